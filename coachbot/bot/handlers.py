@@ -1,0 +1,98 @@
+"""One handler per user intent: decode the update, call one service, render what it returns."""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from coachbot.bot.callbacks import decode
+from coachbot.bot.render import send_replies
+from coachbot.services.container import Services
+from coachbot.services.enrolment import Who
+from coachbot.services.replies import Reply
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+SERVICES_KEY = "services"
+
+
+def services_of(context: Context) -> Services:
+    return cast(Services, context.application.bot_data[SERVICES_KEY])
+
+
+def _who(update: Update) -> Who:
+    assert update.effective_user is not None and update.effective_chat is not None
+    return Who(update.effective_user.id, update.effective_chat.id)
+
+
+async def _say(update: Update, context: Context, *replies: Reply) -> None:
+    assert update.effective_chat is not None
+    await send_replies(context.bot, update.effective_chat.id, replies)
+
+
+async def log_update(update: Update, context: Context) -> None:
+    """(No reply.) Log which kind of update arrived, from whom: ids and event names only."""
+    kind = next((name for name in ("message", "edited_message", "callback_query")
+                 if getattr(update, name) is not None), "other")  # fmt: skip
+    user = update.effective_user.id if update.effective_user else None
+    log.debug("update %s: %s from user %s", update.update_id, kind, user)
+
+
+async def on_start(update: Update, context: Context) -> None:
+    """/start: the welcome and consent question, the question left unanswered, or keep-or-restart."""
+    outcome = await services_of(context).enrolment.start(_who(update))
+    await _say(update, context, *outcome.replies)
+
+
+async def on_help(update: Update, context: Context) -> None:
+    """/help: the list of commands."""
+    await _say(update, context, services_of(context).help())
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """Typed text: an answer to the current question, or the question asked again."""
+    assert update.message is not None and update.message.text is not None
+    outcome = await services_of(context).enrolment.text(_who(update), update.message.text)
+    await _say(update, context, *outcome.replies)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """A button press: stored, the pressed keyboard retired, the next question sent."""
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    choice = decode(query.data)
+    if choice is None:
+        await query.answer(services.say("stale_button").text)
+        return
+    outcome = await services.enrolment.press(_who(update), choice)
+    await query.answer(outcome.notice)
+    message = query.message
+    if outcome.accepted and message is not None and getattr(message, "reply_markup", None):
+        await query.edit_message_reply_markup(reply_markup=None)
+    await _say(update, context, *outcome.replies)
+
+
+def reply_with(key: str) -> object:
+    """A handler that answers with the fixed message `key` (groups, stickers, edits...)."""
+
+    async def handler(update: Update, context: Context) -> None:
+        await _say(update, context, services_of(context).say(key))
+
+    handler.__doc__ = f"Anything routed here is answered with the '{key}' message."
+    return handler
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure once, with ids only, and tell the user their earlier answers are safe."""
+    user = update.effective_user.id if isinstance(update, Update) and update.effective_user else None
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s from user %s failed", update_id, user, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await _say(update, context, services_of(context).say("internal_error"))
+        except Exception:  # noqa: BLE001 - the apology itself failed; already logged above
+            log.warning("could not tell user %s about the failure", user)

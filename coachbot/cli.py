@@ -1,0 +1,114 @@
+"""The `coachbot` command: run | demo | migrate | emulator (no subcommand: run, or demo without a token)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from coachbot.config import ConfigError, Settings, load_settings
+from coachbot.content import ContentError, default_content
+from coachbot.logs import configure_logging
+from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state, upgrade_to_head
+
+EXIT_USAGE = 2
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the operator."""
+
+
+def _prepare_database(settings: Settings) -> None:
+    """SQLite is upgraded in place; a shared PostgreSQL is migrated only by `coachbot migrate`."""
+    try:
+        if settings.is_default_sqlite:
+            upgrade_to_head(settings.database_url)
+            return
+        state = asyncio.run(schema_state(settings.database_url))
+    except SchemaAheadError as exc:
+        raise StartupError(f"DATABASE_URL: {exc}") from None
+    except OSError as exc:
+        raise StartupError(f"DATABASE_URL: cannot reach the database ({exc})") from None
+    if state is SchemaState.AHEAD:
+        raise StartupError("DATABASE_URL: the database is ahead of this coachbot; refusing to start")
+    if state is SchemaState.BEHIND:
+        raise StartupError("DATABASE_URL: the schema is behind; run `coachbot migrate` first")
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from coachbot.bot.app import build_application
+    from coachbot.services.container import create_services
+
+    token = settings.require_token()
+    configure_logging(settings.log_level, [token])
+    default_content()  # fail fast on broken content
+    _prepare_database(settings)
+    services = create_services(settings.database_url, settings.default_timezone)
+    application = build_application(token, settings.api_root, services)
+
+    async def _close(_app: Any) -> None:
+        await services.close()
+
+    application.post_shutdown = _close
+    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    return 0
+
+
+def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from coachbot.sandbox.terminal import run_demo
+
+    configure_logging("WARNING", [])
+    return asyncio.run(run_demo(settings.default_timezone))
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    configure_logging(settings.log_level, [])
+    try:
+        upgrade_to_head(settings.database_url)
+    except SchemaAheadError as exc:
+        raise StartupError(f"DATABASE_URL: {exc}") from None
+    print(f"database at head ({asyncio.run(schema_state(settings.database_url)).value})")
+    return 0
+
+
+def cmd_emulator(_settings: Settings, args: argparse.Namespace) -> int:
+    from coachbot.sandbox.emulator import main as emulator_main
+
+    return emulator_main(["--port", str(args.port)])
+
+
+def cmd_default(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the bot when a token is configured; otherwise the sandbox chat."""
+    command = cmd_run if settings.telegram_bot_token is not None else cmd_demo
+    return command(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coachbot", description=__doc__)
+    parser.set_defaults(handler=cmd_default)
+    sub = parser.add_subparsers(title="commands")
+    sub.add_parser("run", help="run the bot (polling)").set_defaults(handler=cmd_run)
+    sub.add_parser("demo", help="chat with the bot in this terminal, against the local emulator"
+                   ).set_defaults(handler=cmd_demo)  # fmt: skip
+    sub.add_parser("migrate", help="upgrade the database to the newest schema"
+                   ).set_defaults(handler=cmd_migrate)  # fmt: skip
+    emulator = sub.add_parser("emulator", help="serve the Bot API emulator on 127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8081)
+    emulator.set_defaults(handler=cmd_emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+    try:
+        return handler(load_settings(), args)
+    except (ConfigError, ContentError, StartupError) as exc:
+        print(f"coachbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Content as validated data: the YAML files in `content/`, loaded into pydantic models at start-up.
+
+A broken file stops the bot with a message naming the file, the item and the field.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from coachbot.domain.triage import Level
+from coachbot.paths import CONTENT_DIR
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Injury(_Item):
+    id: str
+    label: str = Field(max_length=40)
+    description: str = Field(max_length=200)
+    source: str
+
+
+class RedFlag(_Item):
+    id: str
+    level: Level
+    question: str = Field(max_length=300)
+    reason: str = Field(max_length=300)
+    source: str
+
+
+class Command(_Item):
+    command: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    description: str = Field(min_length=1, max_length=256)
+
+
+class ContentError(Exception):
+    """A content file that does not load; the message names the file, the item and the field."""
+
+
+def escape(text: str) -> str:
+    """Make user-supplied or data text safe inside a Telegram-HTML message."""
+    return html.escape(text, quote=False)
+
+
+class Messages:
+    """The message catalogue: Telegram-HTML templates whose placeholders are filled escaped."""
+
+    def __init__(self, templates: Mapping[str, str]) -> None:
+        self._templates = dict(templates)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._templates
+
+    def render(self, key: str, **values: object) -> str:
+        """The template `key` with each value HTML-escaped (values are never markup)."""
+        escaped = {name: escape(str(value)) for name, value in values.items()}
+        return self._templates[key].format(**escaped)
+
+    def render_markup(self, key: str, **fragments: str) -> str:
+        """The template `key` filled with fragments that are already safe markup."""
+        return self._templates[key].format(**fragments)
+
+    def placeholders(self, key: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(self._templates[key]) if name}
+
+
+class Content(BaseModel):
+    """Everything the bot says and prescribes, validated."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    injuries: tuple[Injury, ...]
+    red_flags: tuple[RedFlag, ...]
+    commands: tuple[Command, ...]
+    messages: Messages
+
+    def injury(self, injury_id: str) -> Injury:
+        return next(injury for injury in self.injuries if injury.id == injury_id)
+
+    def red_flag(self, flag_id: str) -> RedFlag:
+        return next(flag for flag in self.red_flags if flag.id == flag_id)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path.name}: {exc}") from None
+
+
+def _load_items(path: Path, key: str, model: type[_Item]) -> tuple[Any, ...]:
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise ContentError(f"{path.name}: expected a top-level list `{key}:`")
+    items = []
+    for index, raw in enumerate(data[key]):
+        label = raw.get("id", raw.get("command", f"#{index + 1}")) if isinstance(raw, dict) else index
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"]) or "(item)"
+            raise ContentError(f"{path.name}: item {label}: field {field}: {error['msg']}") from None
+    ids = [getattr(item, "id", getattr(item, "command", None)) for item in items]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ContentError(f"{path.name}: duplicate ids {duplicates}")
+    return tuple(items)
+
+
+def _load_messages(path: Path) -> Messages:
+    data = _read_yaml(path)
+    templates = data.get("messages") if isinstance(data, dict) else None
+    if not isinstance(templates, dict):
+        raise ContentError(f"{path.name}: expected a top-level mapping `messages:`")
+    for key, text in templates.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ContentError(f"{path.name}: message {key}: must be non-empty text")
+    return Messages(templates)
+
+
+Kind = Literal["injuries", "red_flags", "commands"]
+_ITEM_FILES: dict[Kind, type[_Item]] = {"injuries": Injury, "red_flags": RedFlag, "commands": Command}
+
+
+def load_content(directory: Path = CONTENT_DIR) -> Content:
+    """Load and validate every content file in `directory`."""
+    loaded = {kind: _load_items(directory / f"{kind}.yaml", kind, model)
+              for kind, model in _ITEM_FILES.items()}
+    return Content(messages=_load_messages(directory / "messages.yaml"), **loaded)
+
+
+@cache
+def default_content() -> Content:
+    """The shipped content, loaded once per process."""
+    return load_content()

@@ -1,0 +1,43 @@
+"""All services, wired to one database, one content set and one clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coachbot.clock import Clock, system_clock
+from coachbot.content import Content, default_content
+from coachbot.services.enrolment import EnrolmentService
+from coachbot.services.replies import Reply
+from coachbot.storage.db import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    db: Database
+    content: Content
+    enrolment: EnrolmentService
+
+    def say(self, key: str) -> Reply:
+        """A fixed message from the catalogue (e.g. the answer to a sticker)."""
+        return Reply(self.content.messages.render(key))
+
+    def help(self) -> Reply:
+        """/help: the command list and the safety line."""
+        listing = "\n".join(
+            f"/{command.command} - {command.description}" for command in self.content.commands
+        )
+        return Reply(self.content.messages.render("help", commands=listing))
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def create_services(
+    database_url: str, default_zone: str, *, clock: Clock = system_clock,
+    content: Content | None = None,
+) -> Services:  # fmt: skip
+    content = content or default_content()
+    db = Database(database_url)
+    return Services(
+        db=db, content=content, enrolment=EnrolmentService(db, content, clock, default_zone)
+    )

@@ -1,0 +1,48 @@
+"""What a service asks the bot to say: text (Telegram HTML) and buttons with their meaning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a button means: the answer `value` to the question `step`."""
+
+    step: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    choice: Choice
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send."""
+
+    text: str
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A service's answer to one user action.
+
+    `accepted` tells the bot the action was applied (so the pressed keyboard can be retired);
+    `notice` is a short note for the button's callback answer (e.g. "that button is stale").
+    """
+
+    replies: tuple[Reply, ...] = ()
+    accepted: bool = True
+    notice: str | None = None
+
+
+def rows(buttons: list[Button], per_row: int) -> Keyboard:
+    """Lay buttons out `per_row` to a row."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the engine and session factory, repositories returning plain DTOs."""

@@ -1,0 +1,144 @@
+"""The database schema. Every change here comes with an Alembic migration in `migrations/`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so migrations behave the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every engine (SQLite has no time zones: store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _user_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class User(Base):
+    """A person talking to the bot: who they are, their intake facts, and where they are in the program."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # enrolling | active | paused | escalated | completed | stopped
+    status: Mapped[str] = mapped_column(String(16))
+    # The question awaiting an answer while enrolling (persisted so a restart resumes there).
+    enrolment_step: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    injury: Mapped[str | None] = mapped_column(String(32))
+    age: Mapped[int | None] = mapped_column(Integer)
+    onset: Mapped[str | None] = mapped_column(String(8))
+    onset_days_ago: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(8))
+    grade: Mapped[int | None] = mapped_column(Integer)
+    baseline_pain: Mapped[int | None] = mapped_column(Integer)
+    phase: Mapped[str | None] = mapped_column(String(16))
+    phase_since: Mapped[date | None] = mapped_column(Date)
+    reminder_time: Mapped[time | None] = mapped_column(Time)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    next_prompt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RedFlagAnswer(Base):
+    """One answer to one red-flag question (at intake, and later re-screenings)."""
+
+    __tablename__ = "red_flag_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    flag_id: Mapped[str] = mapped_column(String(48))
+    answer: Mapped[bool] = mapped_column(Boolean)
+    screening: Mapped[str] = mapped_column(String(16))  # intake | flare_up | weekly
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CheckIn(Base):
+    """One day of the program for one user: the prompt sent and the answers given for that day."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_check_ins_user_id_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    day: Mapped[date] = mapped_column(Date)
+    prompted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    adherence: Mapped[str | None] = mapped_column(String(8))  # done | partly | skipped
+    pain: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PhaseChange(Base):
+    """A transition of phase or status, with the reason and what caused it."""
+
+    __tablename__ = "phase_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    phase: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    started_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(48))
+    cause: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Escalation(Base):
+    """Advice to see a professional: its level, its reason, and what caused it."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    level: Mapped[str] = mapped_column(String(16))  # emergency | urgent | routine
+    reason: Mapped[str] = mapped_column(String(48))  # a red-flag id or a rule's reason
+    program_day: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str | None] = mapped_column(String(200))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

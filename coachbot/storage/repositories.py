@@ -1,0 +1,143 @@
+"""Repositories: the only code that builds queries. They take a session and return plain DTOs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coachbot.domain.triage import Escalation, Level
+from coachbot.storage.models import CheckIn, PhaseChange, RedFlagAnswer, User
+from coachbot.storage.models import Escalation as EscalationRow
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as the services see it (never an ORM object)."""
+
+    id: int
+    telegram_user_id: int
+    chat_id: int
+    status: str
+    enrolment_step: str | None
+    consented_at: datetime | None
+    injury: str | None
+    age: int | None
+    onset: str | None
+    onset_days_ago: int | None
+    location: str | None
+    grade: int | None
+    baseline_pain: int | None
+    phase: str | None
+    phase_since: date | None
+    reminder_time: time | None
+    timezone: str | None
+    next_prompt_at: datetime | None
+    enrolled_at: datetime | None
+
+
+_USER_FIELDS = tuple(field.name for field in fields(UserRecord))
+# What "start over" clears: every intake fact and program position (the identity stays).
+_PROGRAM_FIELDS = (
+    "injury", "age", "onset", "onset_days_ago", "location", "grade", "baseline_pain", "phase",
+    "phase_since", "reminder_time", "timezone", "next_prompt_at", "enrolled_at",
+)  # fmt: skip
+
+
+def _record(row: User) -> UserRecord:
+    return UserRecord(**{name: getattr(row, name) for name in _USER_FIELDS})
+
+
+async def get_user(session: AsyncSession, telegram_user_id: int) -> UserRecord | None:
+    row = await session.scalar(select(User).where(User.telegram_user_id == telegram_user_id))
+    return None if row is None else _record(row)
+
+
+async def create_user(
+    session: AsyncSession, telegram_user_id: int, chat_id: int, *, step: str, now: datetime
+) -> UserRecord:
+    row = User(
+        telegram_user_id=telegram_user_id, chat_id=chat_id, status="enrolling",
+        enrolment_step=step, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    return _record(row)
+
+
+async def update_user(session: AsyncSession, user_id: int, now: datetime, **values: Any) -> None:
+    unknown = set(values) - set(_USER_FIELDS)
+    if unknown:
+        raise TypeError(f"not user fields: {sorted(unknown)}")
+    await session.execute(update(User).where(User.id == user_id).values(updated_at=now, **values))
+
+
+async def _delete_course(session: AsyncSession, user_id: int) -> None:
+    # Explicit rather than left to ON DELETE CASCADE alone, which SQLite honours only with
+    # foreign_keys=ON on that very connection.
+    for table in (RedFlagAnswer, CheckIn, PhaseChange, EscalationRow):
+        await session.execute(delete(table).where(table.user_id == user_id))
+
+
+async def delete_user(session: AsyncSession, user_id: int) -> None:
+    """Erase a user and every row about them."""
+    await _delete_course(session, user_id)
+    await session.execute(delete(User).where(User.id == user_id))
+
+
+async def reset_program(session: AsyncSession, user_id: int, *, step: str, now: datetime) -> None:
+    """Start over: clear the intake, the log and the program, keep the identity and consent."""
+    await _delete_course(session, user_id)
+    cleared = dict.fromkeys(_PROGRAM_FIELDS)
+    await update_user(session, user_id, now, status="enrolling", enrolment_step=step, **cleared)
+
+
+async def record_red_flag_answer(
+    session: AsyncSession, user_id: int, flag_id: str, answer: bool, *, screening: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    session.add(RedFlagAnswer(
+        user_id=user_id, flag_id=flag_id, answer=answer, screening=screening, answered_at=now,
+    ))  # fmt: skip
+
+
+async def red_flag_answers(
+    session: AsyncSession, user_id: int, screening: str
+) -> list[tuple[str, bool]]:
+    rows = await session.execute(
+        select(RedFlagAnswer.flag_id, RedFlagAnswer.answer)
+        .where(RedFlagAnswer.user_id == user_id, RedFlagAnswer.screening == screening)
+        .order_by(RedFlagAnswer.id)
+    )
+    return [(flag, answer) for flag, answer in rows.all()]
+
+
+async def record_escalation(
+    session: AsyncSession, user_id: int, escalation: Escalation, *, cause: str, now: datetime
+) -> None:
+    session.add(EscalationRow(
+        user_id=user_id, level=escalation.level.value, reason=escalation.reason,
+        program_day=escalation.day, cause=cause, raised_at=now,
+    ))  # fmt: skip
+
+
+async def open_escalations(session: AsyncSession, user_id: int) -> list[Escalation]:
+    rows = await session.execute(
+        select(EscalationRow.level, EscalationRow.reason, EscalationRow.program_day)
+        .where(EscalationRow.user_id == user_id, EscalationRow.resolved_at.is_(None))
+        .order_by(EscalationRow.id)
+    )
+    return [Escalation(Level(level), reason, day) for level, reason, day in rows.all()]
+
+
+async def record_phase_change(
+    session: AsyncSession, user_id: int, *, phase: str | None, status: str, started_on: date,
+    reason: str, cause: str | None, now: datetime,
+) -> None:  # fmt: skip
+    session.add(PhaseChange(
+        user_id=user_id, phase=phase, status=status, started_on=started_on, reason=reason,
+        cause=cause, created_at=now,
+    ))  # fmt: skip

@@ -1,0 +1,85 @@
+"""Storage: the migrations build exactly the models' schema, and SQLite is set up for concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from coachbot.storage import repositories as repo
+from coachbot.storage.db import Database
+from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state, upgrade_to_head
+from coachbot.storage.models import Base, CheckIn
+
+NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+
+async def test_migrations_match_the_models(database_url: str) -> None:
+    """Upgrading to head gives the schema the models describe (no missing migration)."""
+    db = Database(database_url)
+    async with db.engine.connect() as connection:
+        diff = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    await db.dispose()
+    assert diff == []
+
+
+async def test_a_fresh_database_is_behind_then_at_head(tmp_path: object) -> None:
+    """An empty file is behind; after upgrading it is at head."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/fresh.sqlite3"
+    assert await schema_state(url) is SchemaState.BEHIND
+    await asyncio.to_thread(upgrade_to_head, url)
+    assert await schema_state(url) is SchemaState.AT_HEAD
+
+
+async def test_a_database_ahead_of_the_code_is_refused(database_url: str) -> None:
+    """A revision this code does not know means a newer coachbot migrated it: never touch it."""
+    db = Database(database_url)
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    await db.dispose()
+    assert await schema_state(database_url) is SchemaState.AHEAD
+    with pytest.raises(SchemaAheadError):
+        await asyncio.to_thread(upgrade_to_head, database_url)
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database_url: str) -> None:
+    """Readers do not block the writer, and a second writer waits instead of failing."""
+    db = Database(database_url)
+    async with db.engine.connect() as connection:
+        mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
+        timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar()
+    await db.dispose()
+    assert mode == "wal"
+    assert timeout == 5000
+
+
+async def test_one_check_in_per_user_per_day(database_url: str) -> None:
+    """A second check-in row for the same user and day is refused by the database itself."""
+    db = Database(database_url)
+    async with db.transaction() as session:
+        user = await repo.create_user(session, 1, 1, step="consent", now=NOW)
+        session.add(CheckIn(user_id=user.id, day=date(2026, 11, 24)))
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as session:
+            session.add(CheckIn(user_id=user.id, day=date(2026, 11, 24)))
+    await db.dispose()
+
+
+async def test_datetimes_come_back_aware_in_utc(database_url: str) -> None:
+    """What is stored as UTC is read back as the same aware instant."""
+    db = Database(database_url)
+    async with db.transaction() as session:
+        user = await repo.create_user(session, 7, 7, step="consent", now=NOW)
+        await repo.update_user(session, user.id, NOW, next_prompt_at=NOW)
+    async with db.transaction() as session:
+        stored = await repo.get_user(session, 7)
+    await db.dispose()
+    assert stored is not None and stored.next_prompt_at == NOW
+    assert stored.next_prompt_at.tzinfo is not None
