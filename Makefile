@@ -28,7 +28,7 @@ check: $(STAMP)
 # Re-pin after changing dependencies in pyproject.toml (needs uv: pip install uv).
 lock:
 	uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
-	uv pip compile pyproject.toml --extra test --python-version 3.11 -o requirements-dev.lock
+	uv pip compile pyproject.toml --extra test --extra lint --python-version 3.11 -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from coachbot.config import ConfigError, Settings, load_settings
 from coachbot.content import ContentError, default_content
@@ -32,13 +31,15 @@ def _prepare_database(settings: Settings) -> None:
     except OSError as exc:
         raise StartupError(f"DATABASE_URL: cannot reach the database ({exc})") from None
     if state is SchemaState.AHEAD:
-        raise StartupError("DATABASE_URL: the database is ahead of this coachbot; refusing to start")
+        raise StartupError(
+            "DATABASE_URL: the database is ahead of this coachbot; refusing to start"
+        )
     if state is SchemaState.BEHIND:
         raise StartupError("DATABASE_URL: the schema is behind; run `coachbot migrate` first")
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from coachbot.bot.app import build_application
+    from coachbot.bot.app import ALLOWED_UPDATES, build_application
     from coachbot.services.container import create_services
 
     token = settings.require_token()
@@ -47,12 +48,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     _prepare_database(settings)
     services = create_services(settings.database_url, settings.default_timezone)
     application = build_application(token, settings.api_root, services)
-
-    async def _close(_app: Any) -> None:
-        await services.close()
-
-    application.post_shutdown = _close
-    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 
@@ -90,10 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=cmd_default)
     sub = parser.add_subparsers(title="commands")
     sub.add_parser("run", help="run the bot (polling)").set_defaults(handler=cmd_run)
-    sub.add_parser("demo", help="chat with the bot in this terminal, against the local emulator"
-                   ).set_defaults(handler=cmd_demo)  # fmt: skip
-    sub.add_parser("migrate", help="upgrade the database to the newest schema"
-                   ).set_defaults(handler=cmd_migrate)  # fmt: skip
+    sub.add_parser(
+        "demo", help="chat with the bot in this terminal, against the local emulator"
+    ).set_defaults(handler=cmd_demo)
+    sub.add_parser("migrate", help="upgrade the database to the newest schema").set_defaults(
+        handler=cmd_migrate
+    )
     emulator = sub.add_parser("emulator", help="serve the Bot API emulator on 127.0.0.1")
     emulator.add_argument("--port", type=int, default=8081)
     emulator.set_defaults(handler=cmd_emulator)

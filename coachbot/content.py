@@ -104,14 +104,18 @@ def _load_items(path: Path, key: str, model: type[_Item]) -> tuple[Any, ...]:
         raise ContentError(f"{path.name}: expected a top-level list `{key}:`")
     items = []
     for index, raw in enumerate(data[key]):
-        label = raw.get("id", raw.get("command", f"#{index + 1}")) if isinstance(raw, dict) else index
+        label = (
+            raw.get("id", raw.get("command", f"#{index + 1}")) if isinstance(raw, dict) else index
+        )
         try:
             items.append(model.model_validate(raw))
         except ValidationError as exc:
             error = exc.errors()[0]
             field = ".".join(str(part) for part in error["loc"]) or "(item)"
-            raise ContentError(f"{path.name}: item {label}: field {field}: {error['msg']}") from None
-    ids = [getattr(item, "id", getattr(item, "command", None)) for item in items]
+            raise ContentError(
+                f"{path.name}: item {label}: field {field}: {error['msg']}"
+            ) from None
+    ids = [str(getattr(item, "id", getattr(item, "command", ""))) for item in items]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ContentError(f"{path.name}: duplicate ids {duplicates}")
@@ -130,13 +134,19 @@ def _load_messages(path: Path) -> Messages:
 
 
 Kind = Literal["injuries", "red_flags", "commands"]
-_ITEM_FILES: dict[Kind, type[_Item]] = {"injuries": Injury, "red_flags": RedFlag, "commands": Command}
+_ITEM_FILES: dict[Kind, type[_Item]] = {
+    "injuries": Injury,
+    "red_flags": RedFlag,
+    "commands": Command,
+}
 
 
 def load_content(directory: Path = CONTENT_DIR) -> Content:
     """Load and validate every content file in `directory`."""
-    loaded = {kind: _load_items(directory / f"{kind}.yaml", kind, model)
-              for kind, model in _ITEM_FILES.items()}
+    loaded = {
+        kind: _load_items(directory / f"{kind}.yaml", kind, model)
+        for kind, model in _ITEM_FILES.items()
+    }
     return Content(messages=_load_messages(directory / "messages.yaml"), **loaded)
 
 

@@ -44,8 +44,8 @@ def cap_third_party_loggers() -> None:
     """Keep chatty libraries below the level at which they log tokens or payloads."""
     for name, level in _CAPPED_LOGGERS.items():
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET or logger.level < level:
-            logger.setLevel(level)
+        # Only ever raise a level: a quieter setting made elsewhere (the demo's WARNING) stands.
+        logger.setLevel(max(level, logger.getEffectiveLevel()))
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:

@@ -41,4 +41,3 @@ async def services(database_url: str, clock: FakeClock) -> AsyncIterator[Service
     built = create_services(database_url, "Europe/London", clock=clock)
     yield built
     await built.close()
-

@@ -17,7 +17,9 @@ _PART = re.compile(r"^[A-Za-z0-9_:/+.-]{1,48}$")
 
 def encode(choice: Choice) -> str:
     data = f"{VERSION}|{choice.step}|{choice.value}"
-    if len(data.encode()) > MAX_BYTES or not (_PART.match(choice.step) and _PART.match(choice.value)):
+    if len(data.encode()) > MAX_BYTES or not (
+        _PART.match(choice.step) and _PART.match(choice.value)
+    ):
         raise ValueError(f"callback data does not fit the grammar: {data!r}")
     return data
 

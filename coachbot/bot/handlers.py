@@ -35,8 +35,14 @@ async def _say(update: Update, context: Context, *replies: Reply) -> None:
 
 async def log_update(update: Update, context: Context) -> None:
     """(No reply.) Log which kind of update arrived, from whom: ids and event names only."""
-    kind = next((name for name in ("message", "edited_message", "callback_query")
-                 if getattr(update, name) is not None), "other")  # fmt: skip
+    kind = next(
+        (
+            name
+            for name in ("message", "edited_message", "callback_query")
+            if getattr(update, name) is not None
+        ),
+        "other",
+    )
     user = update.effective_user.id if update.effective_user else None
     log.debug("update %s: %s from user %s", update.update_id, kind, user)
 
@@ -88,7 +94,9 @@ def reply_with(key: str) -> object:
 
 async def on_error(update: object, context: Context) -> None:
     """Log the failure once, with ids only, and tell the user their earlier answers are safe."""
-    user = update.effective_user.id if isinstance(update, Update) and update.effective_user else None
+    user = (
+        update.effective_user.id if isinstance(update, Update) and update.effective_user else None
+    )
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("update %s from user %s failed", update_id, user, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:

@@ -13,7 +13,10 @@ def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=encode(b.choice)) for b in row] for row in buttons]
+        [
+            [InlineKeyboardButton(b.label, callback_data=encode(b.choice)) for b in row]
+            for row in buttons
+        ]
     )
 
 

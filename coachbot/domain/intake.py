@@ -33,9 +33,18 @@ def steps(injury: str | None, red_flag_ids: tuple[str, ...]) -> tuple[str, ...]:
     """Every question, in order; the strain grade is asked only for strains."""
     grade = (GRADE,) if injury == STRAIN else ()
     return (
-        CONSENT, INJURY, AGE, ONSET, ONSET_DAYS, LOCATION, *grade, BASELINE_PAIN,
-        *(RED_FLAG_PREFIX + flag for flag in red_flag_ids), REMINDER_TIME, TIMEZONE,
-    )  # fmt: skip
+        CONSENT,
+        INJURY,
+        AGE,
+        ONSET,
+        ONSET_DAYS,
+        LOCATION,
+        *grade,
+        BASELINE_PAIN,
+        *(RED_FLAG_PREFIX + flag for flag in red_flag_ids),
+        REMINDER_TIME,
+        TIMEZONE,
+    )
 
 
 def next_step(current: str, injury: str | None, red_flag_ids: tuple[str, ...]) -> str | None:

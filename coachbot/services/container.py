@@ -33,9 +33,12 @@ class Services:
 
 
 def create_services(
-    database_url: str, default_zone: str, *, clock: Clock = system_clock,
+    database_url: str,
+    default_zone: str,
+    *,
+    clock: Clock = system_clock,
     content: Content | None = None,
-) -> Services:  # fmt: skip
+) -> Services:
     content = content or default_content()
     db = Database(database_url)
     return Services(

@@ -23,8 +23,9 @@ from coachbot.domain.triage import (
     IntakeFacts,
     facts_escalations,
     has_program,
+    red_flag_escalation,
+    stops_exercise,
 )
-from coachbot.domain.triage import red_flag_escalation, stops_exercise
 from coachbot.services.replies import Button, Choice, Keyboard, Outcome, Reply, rows
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
@@ -34,11 +35,21 @@ RESTART = "restart"  # the keep-or-start-over question asked of an enrolled user
 INTAKE = "intake"  # the screening a red-flag answer belongs to
 REMINDER_TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "20:00")
 COMMON_ZONES = (
-    "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles",
-    "Asia/Kolkata", "Australia/Sydney",
-)  # fmt: skip
-ONSET_DAY_BUTTONS = ((0, "button_days_0"), (1, "button_days_1"), (2, None), (3, None),
-                     (7, None), (14, None))  # fmt: skip
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+)
+ONSET_DAY_BUTTONS = (
+    (0, "button_days_0"),
+    (1, "button_days_1"),
+    (2, None),
+    (3, None),
+    (7, None),
+    (14, None),
+)
 # Steps answered by typing as well as by tapping; the rest are buttons only.
 TYPED_STEPS = frozenset(
     {intake.AGE, intake.ONSET_DAYS, intake.BASELINE_PAIN, intake.REMINDER_TIME, intake.TIMEZONE}
@@ -153,12 +164,19 @@ class EnrolmentService:
             return Outcome((*said, done))
         await repo.update_user(session, user.id, now, enrolment_step=following, **facts)
         intro = following.startswith(intake.RED_FLAG_PREFIX) and flag is None
-        return Outcome((*said, self._question(following, lead="red_flags_intro" if intro else None)))
+        return Outcome(
+            (*said, self._question(following, lead="red_flags_intro" if intro else None))
+        )
 
     async def _escalate(
-        self, session: AsyncSession, user: UserRecord, escalation: Escalation, cause: str,
-        now: datetime, injury: str | None = None,
-    ) -> list[Reply]:  # fmt: skip
+        self,
+        session: AsyncSession,
+        user: UserRecord,
+        escalation: Escalation,
+        cause: str,
+        now: datetime,
+        injury: str | None = None,
+    ) -> list[Reply]:
         await repo.record_escalation(session, user.id, escalation, cause=cause, now=now)
         return [Reply(self.escalation_text(escalation, injury))]
 
@@ -188,13 +206,25 @@ class EnrolmentService:
         status = "active" if program else "escalated"
         due = next_prompt_at(reminder, ZoneInfo(zone), now) if program else None
         await repo.update_user(
-            session, user.id, now, enrolment_step=None, status=status, enrolled_at=now,
-            next_prompt_at=due, **facts,
-        )  # fmt: skip
+            session,
+            user.id,
+            now,
+            enrolment_step=None,
+            status=status,
+            enrolled_at=now,
+            next_prompt_at=due,
+            **facts,
+        )
         await repo.record_phase_change(
-            session, user.id, phase=None, status=status, started_on=now.date(), reason="enrolled",
-            cause=None, now=now,
-        )  # fmt: skip
+            session,
+            user.id,
+            phase=None,
+            status=status,
+            started_on=now.date(),
+            reason="enrolled",
+            cause=None,
+            now=now,
+        )
         answers = await repo.red_flag_answers(session, user.id, INTAKE)
         return self._summary(known, reminder, zone, answers, escalations, program)
 
@@ -205,9 +235,17 @@ class EnrolmentService:
         if value == "restart":
             await repo.reset_program(session, user.id, step=intake.INJURY, now=now)
             return Outcome((self._question(intake.INJURY),))
-        return Outcome((Reply(self._messages.render(
-            "kept_program", time=_hhmm(user.reminder_time), timezone=_zone(user.timezone),
-        )),))  # fmt: skip
+        return Outcome(
+            (
+                Reply(
+                    self._messages.render(
+                        "kept_program",
+                        time=_hhmm(user.reminder_time),
+                        timezone=_zone(user.timezone),
+                    )
+                ),
+            )
+        )
 
     # Rendering -------------------------------------------------------------------------------
 
@@ -216,7 +254,9 @@ class EnrolmentService:
     ) -> Reply:
         """The question for `step`, optionally after a leading message (e.g. why it is asked again)."""
         text, buttons = self._question_parts(step)
-        first = lead_text or (self._messages.render(lead, count=len(self._flag_ids)) if lead else None)
+        first = lead_text or (
+            self._messages.render(lead, count=len(self._flag_ids)) if lead else None
+        )
         return Reply(f"{first}\n\n{text}" if first else text, buttons)
 
     def _question_parts(self, step: str) -> tuple[str, Keyboard]:
@@ -224,8 +264,12 @@ class EnrolmentService:
         flag = intake.red_flag_of(step)
         if flag is not None:
             number = self._flag_ids.index(flag) + 1
-            text = m.render("ask_red_flag", number=number, count=len(self._flag_ids),
-                            question=self._content.red_flag(flag).question)  # fmt: skip
+            text = m.render(
+                "ask_red_flag",
+                number=number,
+                count=len(self._flag_ids),
+                question=self._content.red_flag(flag).question,
+            )
             return text, self._buttons(step, [("yes", "button_yes"), ("no", "button_no")], 2)
         if step == intake.CONSENT:
             pairs = [("yes", "button_consent_yes"), ("no", "button_consent_no")]
@@ -243,8 +287,10 @@ class EnrolmentService:
             pairs = [(v, f"button_onset_{v}") for v in intake.ONSETS]
             return m.render("ask_onset"), self._buttons(step, pairs, 2)
         if step == intake.ONSET_DAYS:
-            buttons = [Button(m.render(key) if key else str(days), Choice(step, str(days)))
-                       for days, key in ONSET_DAY_BUTTONS]  # fmt: skip
+            buttons = [
+                Button(m.render(key) if key else str(days), Choice(step, str(days)))
+                for days, key in ONSET_DAY_BUTTONS
+            ]
             return m.render("ask_onset_days"), rows(buttons, 3)
         if step == intake.LOCATION:
             pairs = [(v, f"button_location_{v}") for v in intake.LOCATIONS]
@@ -260,12 +306,16 @@ class EnrolmentService:
         if step == intake.TIMEZONE:
             zones = [self._default_zone, *(z for z in COMMON_ZONES if z != self._default_zone)]
             labels = [m.render("button_timezone_default", zone=zones[0]), *zones[1:]]
-            buttons = [Button(label, Choice(step, z)) for label, z in zip(labels, zones, strict=True)]
+            buttons = [
+                Button(label, Choice(step, z)) for label, z in zip(labels, zones, strict=True)
+            ]
             return m.render("ask_timezone"), rows(buttons, 2)
         raise ValueError(f"unknown enrolment step {step!r}")
 
     def _buttons(self, step: str, pairs: list[tuple[str, str]], per_row: int) -> Keyboard:
-        return rows([Button(self._messages.render(key), Choice(step, v)) for v, key in pairs], per_row)
+        return rows(
+            [Button(self._messages.render(key), Choice(step, v)) for v, key in pairs], per_row
+        )
 
     def _invalid_message(self, step: str, value: str) -> str:
         m = self._messages
@@ -286,14 +336,21 @@ class EnrolmentService:
         return Reply(self._messages.render("enrolled_already"), self._buttons(RESTART, pairs, 1))
 
     def _idle(self, user: UserRecord) -> Reply:
-        return Reply(self._messages.render(
-            "enrolled_idle", time=_hhmm(user.reminder_time), timezone=_zone(user.timezone)
-        ))  # fmt: skip
+        return Reply(
+            self._messages.render(
+                "enrolled_idle", time=_hhmm(user.reminder_time), timezone=_zone(user.timezone)
+            )
+        )
 
     def _summary(
-        self, facts: IntakeFacts, reminder: time, zone: str, answers: list[tuple[str, bool]],
-        escalations: list[Escalation], program: bool,
-    ) -> Reply:  # fmt: skip
+        self,
+        facts: IntakeFacts,
+        reminder: time,
+        zone: str,
+        answers: list[tuple[str, bool]],
+        escalations: list[Escalation],
+        program: bool,
+    ) -> Reply:
         m = self._messages
         yes = sum(1 for _, answer in answers if answer)
         if not program:

@@ -42,9 +42,20 @@ class UserRecord:
 _USER_FIELDS = tuple(field.name for field in fields(UserRecord))
 # What "start over" clears: every intake fact and program position (the identity stays).
 _PROGRAM_FIELDS = (
-    "injury", "age", "onset", "onset_days_ago", "location", "grade", "baseline_pain", "phase",
-    "phase_since", "reminder_time", "timezone", "next_prompt_at", "enrolled_at",
-)  # fmt: skip
+    "injury",
+    "age",
+    "onset",
+    "onset_days_ago",
+    "location",
+    "grade",
+    "baseline_pain",
+    "phase",
+    "phase_since",
+    "reminder_time",
+    "timezone",
+    "next_prompt_at",
+    "enrolled_at",
+)
 
 
 def _record(row: User) -> UserRecord:
@@ -60,9 +71,13 @@ async def create_user(
     session: AsyncSession, telegram_user_id: int, chat_id: int, *, step: str, now: datetime
 ) -> UserRecord:
     row = User(
-        telegram_user_id=telegram_user_id, chat_id=chat_id, status="enrolling",
-        enrolment_step=step, created_at=now, updated_at=now,
-    )  # fmt: skip
+        telegram_user_id=telegram_user_id,
+        chat_id=chat_id,
+        status="enrolling",
+        enrolment_step=step,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     await session.flush()
     return _record(row)
@@ -96,12 +111,23 @@ async def reset_program(session: AsyncSession, user_id: int, *, step: str, now: 
 
 
 async def record_red_flag_answer(
-    session: AsyncSession, user_id: int, flag_id: str, answer: bool, *, screening: str,
+    session: AsyncSession,
+    user_id: int,
+    flag_id: str,
+    answer: bool,
+    *,
+    screening: str,
     now: datetime,
-) -> None:  # fmt: skip
-    session.add(RedFlagAnswer(
-        user_id=user_id, flag_id=flag_id, answer=answer, screening=screening, answered_at=now,
-    ))  # fmt: skip
+) -> None:
+    session.add(
+        RedFlagAnswer(
+            user_id=user_id,
+            flag_id=flag_id,
+            answer=answer,
+            screening=screening,
+            answered_at=now,
+        )
+    )
 
 
 async def red_flag_answers(
@@ -118,10 +144,16 @@ async def red_flag_answers(
 async def record_escalation(
     session: AsyncSession, user_id: int, escalation: Escalation, *, cause: str, now: datetime
 ) -> None:
-    session.add(EscalationRow(
-        user_id=user_id, level=escalation.level.value, reason=escalation.reason,
-        program_day=escalation.day, cause=cause, raised_at=now,
-    ))  # fmt: skip
+    session.add(
+        EscalationRow(
+            user_id=user_id,
+            level=escalation.level.value,
+            reason=escalation.reason,
+            program_day=escalation.day,
+            cause=cause,
+            raised_at=now,
+        )
+    )
 
 
 async def open_escalations(session: AsyncSession, user_id: int) -> list[Escalation]:
@@ -134,10 +166,24 @@ async def open_escalations(session: AsyncSession, user_id: int) -> list[Escalati
 
 
 async def record_phase_change(
-    session: AsyncSession, user_id: int, *, phase: str | None, status: str, started_on: date,
-    reason: str, cause: str | None, now: datetime,
-) -> None:  # fmt: skip
-    session.add(PhaseChange(
-        user_id=user_id, phase=phase, status=status, started_on=started_on, reason=reason,
-        cause=cause, created_at=now,
-    ))  # fmt: skip
+    session: AsyncSession,
+    user_id: int,
+    *,
+    phase: str | None,
+    status: str,
+    started_on: date,
+    reason: str,
+    cause: str | None,
+    now: datetime,
+) -> None:
+    session.add(
+        PhaseChange(
+            user_id=user_id,
+            phase=phase,
+            status=status,
+            started_on=started_on,
+            reason=reason,
+            cause=cause,
+            created_at=now,
+        )
+    )

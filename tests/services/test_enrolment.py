@@ -39,13 +39,21 @@ async def answer(services: Services, *steps: tuple[str, str]) -> Outcome:
 
 
 def no_red_flags(services: Services, yes: Sequence[str] = ()) -> list[tuple[str, str]]:
-    return [(f"red_flag:{f.id}", "yes" if f.id in yes else "no") for f in services.content.red_flags]
+    return [
+        (f"red_flag:{f.id}", "yes" if f.id in yes else "no") for f in services.content.red_flags
+    ]
 
 
 async def enrol_to_red_flags(services: Services, injury: str = "hamstring_strain") -> None:
     await services.enrolment.start(ME)
-    steps = [("consent", "yes"), ("injury", injury), ("age", "30"), ("onset", "sudden"),
-             ("onset_days", "2"), ("location", "middle")]  # fmt: skip
+    steps = [
+        ("consent", "yes"),
+        ("injury", injury),
+        ("age", "30"),
+        ("onset", "sudden"),
+        ("onset_days", "2"),
+        ("location", "middle"),
+    ]
     if injury == "hamstring_strain":
         steps.append(("grade", "2"))
     steps.append(("baseline_pain", "5"))
@@ -67,7 +75,12 @@ class TestHappyPath:
         user = await user_row(services)
         assert user is not None
         assert (user.status, user.injury, user.age, user.grade, user.baseline_pain) == (
-            "active", "hamstring_strain", 30, 2, 5)  # fmt: skip
+            "active",
+            "hamstring_strain",
+            30,
+            2,
+            5,
+        )
         assert user.enrolment_step is None
         # 24 Nov 09:00 UTC is 10:00 in Paris: the first prompt is tomorrow 08:00 Paris = 07:00 UTC.
         assert user.next_prompt_at is not None
@@ -87,9 +100,15 @@ class TestHappyPath:
     async def test_grade_is_not_asked_for_other_injuries(self, services: Services) -> None:
         """After the location, a cramp goes straight to the pain question."""
         await services.enrolment.start(ME)
-        out = await answer(services, ("consent", "yes"), ("injury", "hamstring_cramp"),
-                           ("age", "30"), ("onset", "sudden"), ("onset_days", "0"),
-                           ("location", "lower"))  # fmt: skip
+        out = await answer(
+            services,
+            ("consent", "yes"),
+            ("injury", "hamstring_cramp"),
+            ("age", "30"),
+            ("onset", "sudden"),
+            ("onset_days", "0"),
+            ("location", "lower"),
+        )
         assert "How bad is the pain" in last_text(out)
 
 
@@ -103,7 +122,9 @@ class TestConsent:
 
 
 class TestRedFlags:
-    async def test_a_yes_is_answered_at_once_with_its_level_and_stored(self, services: Services) -> None:
+    async def test_a_yes_is_answered_at_once_with_its_level_and_stored(
+        self, services: Services
+    ) -> None:
         """A yes to an emergency flag gets the emergency advice before the next question."""
         await enrol_to_red_flags(services)
         out = await services.enrolment.press(
@@ -112,16 +133,23 @@ class TestRedFlags:
         assert "emergency number" in out.replies[0].text
         assert "Safety question 2 of 12" in last_text(out)
         async with services.db.transaction() as session:
-            answers = (await session.execute(select(RedFlagAnswer.flag_id, RedFlagAnswer.answer))).all()
+            answers = (
+                await session.execute(select(RedFlagAnswer.flag_id, RedFlagAnswer.answer))
+            ).all()
             levels = (await session.execute(select(Escalation.level, Escalation.reason))).all()
         assert answers == [("saddle_numbness_or_bladder_bowel", True)]
         assert levels == [("emergency", "saddle_numbness_or_bladder_bowel")]
 
-    async def test_an_urgent_flag_ends_in_escalated_with_no_prompts(self, services: Services) -> None:
+    async def test_an_urgent_flag_ends_in_escalated_with_no_prompts(
+        self, services: Services
+    ) -> None:
         """After an urgent flag the program does not start: no prompt is scheduled."""
         await enrol_to_red_flags(services)
-        await answer(services, *no_red_flags(services, yes=["cannot_bear_weight"]),
-                     ("reminder_time", "08:00"))  # fmt: skip
+        await answer(
+            services,
+            *no_red_flags(services, yes=["cannot_bear_weight"]),
+            ("reminder_time", "08:00"),
+        )
         done = await services.enrolment.press(ME, Choice("timezone", "UTC"))
         assert "see a professional before starting" in last_text(done)
         user = await user_row(services)
@@ -130,8 +158,12 @@ class TestRedFlags:
     async def test_a_routine_flag_keeps_the_program(self, services: Services) -> None:
         """A routine flag is advised and the program still starts."""
         await enrol_to_red_flags(services)
-        out = await answer(services, *no_red_flags(services, yes=["limits_daily_activities"]),
-                           ("reminder_time", "08:00"), ("timezone", "UTC"))  # fmt: skip
+        out = await answer(
+            services,
+            *no_red_flags(services, yes=["limits_daily_activities"]),
+            ("reminder_time", "08:00"),
+            ("timezone", "UTC"),
+        )
         assert "book the appointment" in last_text(out)
         user = await user_row(services)
         assert user is not None and user.status == "active" and user.next_prompt_at is not None
@@ -141,9 +173,16 @@ class TestRedFlags:
     ) -> None:
         """An avulsion is referred (urgent) as soon as the facts are in, before the screening."""
         await services.enrolment.start(ME)
-        out = await answer(services, ("consent", "yes"), ("injury", "hamstring_avulsion"),
-                           ("age", "40"), ("onset", "sudden"), ("onset_days", "1"),
-                           ("location", "upper"), ("baseline_pain", "6"))  # fmt: skip
+        out = await answer(
+            services,
+            ("consent", "yes"),
+            ("injury", "hamstring_avulsion"),
+            ("age", "40"),
+            ("onset", "sudden"),
+            ("onset_days", "1"),
+            ("location", "upper"),
+            ("baseline_pain", "6"),
+        )
         assert "see a doctor today" in out.replies[0].text
         assert "Safety question 1 of 12" in last_text(out)
 
@@ -188,12 +227,16 @@ class TestBadInput:
         user = await user_row(services)
         assert user is not None and user.injury == "unsure" and user.enrolment_step == "age"
 
-    async def test_a_forged_value_for_the_current_question_is_refused(self, services: Services) -> None:
+    async def test_a_forged_value_for_the_current_question_is_refused(
+        self, services: Services
+    ) -> None:
         """A tampered button (pain 11) is treated as invalid input, not stored."""
         await enrol_to_red_flags(services, injury="unsure")  # stops after pain: go back one step
         await services.enrolment.start(ME)
         user = await user_row(services)
-        assert user is not None and user.enrolment_step == "red_flag:saddle_numbness_or_bladder_bowel"
+        assert (
+            user is not None and user.enrolment_step == "red_flag:saddle_numbness_or_bladder_bowel"
+        )
         out = await services.enrolment.press(ME, Choice(user.enrolment_step, "maybe"))
         assert not out.accepted
 
@@ -206,7 +249,9 @@ class TestBadInput:
 
 
 class TestRestart:
-    async def test_second_start_mid_dialog_resumes_the_same_question(self, services: Services) -> None:
+    async def test_second_start_mid_dialog_resumes_the_same_question(
+        self, services: Services
+    ) -> None:
         """/start halfway through asks the unanswered question again, nothing lost."""
         await services.enrolment.start(ME)
         await answer(services, ("consent", "yes"), ("injury", "unsure"))
@@ -216,8 +261,12 @@ class TestRestart:
     async def test_enrolled_user_can_keep_or_start_over(self, services: Services) -> None:
         """/start after enrolling offers keep or restart; restart clears the intake and the log."""
         await enrol_to_red_flags(services)
-        await answer(services, *no_red_flags(services, yes=["hard_lump_after_bruise"]),
-                     ("reminder_time", "08:00"), ("timezone", "UTC"))  # fmt: skip
+        await answer(
+            services,
+            *no_red_flags(services, yes=["hard_lump_after_bruise"]),
+            ("reminder_time", "08:00"),
+            ("timezone", "UTC"),
+        )
         offer = await services.enrolment.start(ME)
         assert labels(offer) == ["Keep my program", "Start over"]
         kept = await services.enrolment.press(ME, Choice("restart", "keep"))

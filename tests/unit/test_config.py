@@ -11,9 +11,17 @@ TOKEN = "123456:" + "A" * 35
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "DATA_DIR",
-                 "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "DEFAULT_TIMEZONE",
-                 "LOG_LEVEL"):  # fmt: skip
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_URL",
+        "DATABASE_URL",
+        "DATA_DIR",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+        "WEBHOOK_LISTEN",
+        "DEFAULT_TIMEZONE",
+        "LOG_LEVEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]  # no stray .env
 
@@ -75,7 +83,9 @@ class TestErrors:
         with pytest.raises(ConfigError, match="^TELEGRAM_BOT_TOKEN: not set"):
             load_settings().require_token()
 
-    def test_valid_token_is_accepted_and_hidden_in_repr(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_valid_token_is_accepted_and_hidden_in_repr(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A good token loads, and printing the settings does not show it."""
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
         settings = load_settings()

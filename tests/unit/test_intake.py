@@ -46,7 +46,9 @@ class TestNumbers:
             intake.parse_age(text)
         assert error.value.step == intake.AGE
 
-    @pytest.mark.parametrize(("text", "ok"), [("0", True), ("10", True), ("11", False), ("-1", False)])
+    @pytest.mark.parametrize(
+        ("text", "ok"), [("0", True), ("10", True), ("11", False), ("-1", False)]
+    )
     def test_pain_is_zero_to_ten(self, text: str, ok: bool) -> None:
         """Pain is the 0-10 numeric rating scale, both ends included."""
         if ok:
@@ -68,9 +70,14 @@ class TestNumbers:
 class TestReminderTime:
     @pytest.mark.parametrize(
         ("text", "expected"),
-        [("07:30", time(7, 30)), ("7:30", time(7, 30)), ("23:59", time(23, 59)),
-         ("00:00", time(0, 0)), ("19.15", time(19, 15))],
-    )  # fmt: skip
+        [
+            ("07:30", time(7, 30)),
+            ("7:30", time(7, 30)),
+            ("23:59", time(23, 59)),
+            ("00:00", time(0, 0)),
+            ("19.15", time(19, 15)),
+        ],
+    )
     def test_valid_times(self, text: str, expected: time) -> None:
         """24-hour HH:MM (or H:MM, HH.MM) is a reminder time."""
         assert intake.parse_reminder_time(text) == expected
@@ -85,11 +92,19 @@ class TestReminderTime:
 class TestTimezone:
     @pytest.mark.parametrize(
         ("text", "zone"),
-        [("Europe/Paris", "Europe/Paris"), ("europe/paris", "Europe/Paris"),
-         ("America/New York", "America/New_York"), ("UTC", "UTC"), ("UTC+2", "Etc/GMT-2"),
-         ("utc-5", "Etc/GMT+5"), ("+03:00", "Etc/GMT-3"), ("GMT+14", "Etc/GMT-14"),
-         ("UTC-12", "Etc/GMT+12"), ("UTC+0", "UTC")],
-    )  # fmt: skip
+        [
+            ("Europe/Paris", "Europe/Paris"),
+            ("europe/paris", "Europe/Paris"),
+            ("America/New York", "America/New_York"),
+            ("UTC", "UTC"),
+            ("UTC+2", "Etc/GMT-2"),
+            ("utc-5", "Etc/GMT+5"),
+            ("+03:00", "Etc/GMT-3"),
+            ("GMT+14", "Etc/GMT-14"),
+            ("UTC-12", "Etc/GMT+12"),
+            ("UTC+0", "UTC"),
+        ],
+    )
     def test_names_and_offsets_become_iana_names(self, text: str, zone: str) -> None:
         """Names in any case and whole-hour offsets are stored as IANA names."""
         assert intake.parse_timezone(text) == zone

@@ -16,8 +16,12 @@ NEW_YORK = ZoneInfo("America/New_York")
 class TestLocalDueTime:
     def test_winter_and_summer_in_london(self) -> None:
         """08:00 in London is 08:00 UTC in winter and 07:00 UTC in summer."""
-        assert local_due_time(date(2026, 1, 10), time(8), LONDON) == datetime(2026, 1, 10, 8, tzinfo=UTC)
-        assert local_due_time(date(2026, 7, 10), time(8), LONDON) == datetime(2026, 7, 10, 7, tzinfo=UTC)
+        assert local_due_time(date(2026, 1, 10), time(8), LONDON) == datetime(
+            2026, 1, 10, 8, tzinfo=UTC
+        )
+        assert local_due_time(date(2026, 7, 10), time(8), LONDON) == datetime(
+            2026, 7, 10, 7, tzinfo=UTC
+        )
 
     def test_skipped_hour_moves_forward(self) -> None:
         """01:30 does not exist on 29 March 2026 in London: it is sent at 02:30 BST (01:30 UTC)."""

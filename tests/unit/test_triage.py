@@ -18,8 +18,15 @@ from coachbot.domain.triage import (
 )
 
 LEVELS = {flag.id: flag.level for flag in default_content().red_flags}
-CALM = IntakeFacts(injury="hamstring_strain", age=30, onset="sudden", onset_days_ago=1,
-                   location="middle", baseline_pain=4, grade=1)  # fmt: skip
+CALM = IntakeFacts(
+    injury="hamstring_strain",
+    age=30,
+    onset="sudden",
+    onset_days_ago=1,
+    location="middle",
+    baseline_pain=4,
+    grade=1,
+)
 YOUNG_SIT_BONE = replace(CALM, age=16, location="upper", baseline_pain=7)
 
 
@@ -38,12 +45,18 @@ class TestRedFlags:
     def test_adding_a_red_flag_never_removes_an_escalation(self) -> None:
         """Escalations only accumulate as flags are added."""
         before = set(intake_escalations(YOUNG_SIT_BONE, ["fever_or_unwell"], LEVELS))
-        after = set(intake_escalations(YOUNG_SIT_BONE, ["fever_or_unwell", "cold_pale_leg"], LEVELS))
+        after = set(
+            intake_escalations(YOUNG_SIT_BONE, ["fever_or_unwell", "cold_pale_leg"], LEVELS)
+        )
         assert before < after
 
-    @pytest.mark.parametrize(("flag", "stops"), [("cold_pale_leg", True), ("fever_or_unwell", True),
-                                                 ("hard_lump_after_bruise", False)])  # fmt: skip
-    def test_emergency_and_urgent_stop_exercise_routine_does_not(self, flag: str, stops: bool) -> None:
+    @pytest.mark.parametrize(
+        ("flag", "stops"),
+        [("cold_pale_leg", True), ("fever_or_unwell", True), ("hard_lump_after_bruise", False)],
+    )
+    def test_emergency_and_urgent_stop_exercise_routine_does_not(
+        self, flag: str, stops: bool
+    ) -> None:
         """Emergency and urgent stop the prompts; routine keeps the program going."""
         assert stops_exercise(intake_escalations(CALM, [flag], LEVELS)) is stops
 
@@ -59,8 +72,9 @@ class TestReferralInjuries:
             ("referred_pain", "gradual", None, Level.ROUTINE, True),
         ],
     )
-    def test_referral(self, injury: str, onset: str, grade: int | None, level: Level,
-                      program: bool) -> None:  # fmt: skip
+    def test_referral(
+        self, injury: str, onset: str, grade: int | None, level: Level, program: bool
+    ) -> None:
         """Referral injuries escalate at day 0 with reason referral_injury; only referred pain keeps a program."""
         facts = replace(CALM, injury=injury, onset=onset, grade=grade)
         assert facts_escalations(facts) == (Escalation(level, "referral_injury"),)
@@ -84,11 +98,16 @@ class TestSuspectedAvulsion:
     @pytest.mark.parametrize(
         ("change", "suspected"),
         [
-            ({"age": 13}, False), ({"age": 14}, True), ({"age": 18}, True), ({"age": 19}, False),
-            ({"baseline_pain": 6}, False), ({"baseline_pain": 7}, True),
-            ({"onset": "gradual"}, False), ({"location": "middle"}, False),
+            ({"age": 13}, False),
+            ({"age": 14}, True),
+            ({"age": 18}, True),
+            ({"age": 19}, False),
+            ({"baseline_pain": 6}, False),
+            ({"baseline_pain": 7}, True),
+            ({"onset": "gradual"}, False),
+            ({"location": "middle"}, False),
         ],
-    )  # fmt: skip
+    )
     def test_boundaries(self, change: dict[str, object], suspected: bool) -> None:
         """Age 14-18 inclusive, pain 7 or more, sudden, upper: all four needed."""
         facts = replace(YOUNG_SIT_BONE, **change)  # type: ignore[arg-type]

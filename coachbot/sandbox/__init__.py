@@ -1,0 +1,1 @@
+"""A local stand-in for Telegram: the Bot API emulator the bot is tested and demoed against."""

@@ -1,0 +1,72 @@
+"""End-to-end: the real PTB Application over HTTP against the Bot API emulator.
+
+Every test here also checks that the emulator refused nothing by Telegram's rules (unescaped
+entities, over-long text, callback data over 64 bytes...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from coachbot.bot.app import AnyApplication, build_application, polling
+from coachbot.clock import FakeClock
+from coachbot.sandbox.emulator import BotApiEmulator
+from coachbot.services.container import create_services
+from coachbot.testing import EmulatorClient, SandboxUser
+
+TOKEN = "123456789:AAE2e-test-token-for-the-local-emulator"
+USER_ID = 1001
+
+StartBot = Callable[[], Awaitable[AnyApplication]]
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    emu = BotApiEmulator(token=TOKEN)
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+async def start_bot(
+    emulator: BotApiEmulator, database_url: str, clock: FakeClock
+) -> AsyncIterator[Callable[[], AsyncIterator[AnyApplication]]]:
+    """Start (or, called again, restart) the bot on the same database, as a new process would."""
+    running: list[object] = []
+
+    async def start() -> AnyApplication:
+        services = create_services(database_url, "Europe/London", clock=clock)
+        application = build_application(TOKEN, emulator.url, services)
+        context = polling(application)
+        await context.__aenter__()
+        running.append(context)
+        return application
+
+    async def stop_last() -> None:
+        context = running.pop()
+        await context.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+    start.stop = stop_last  # type: ignore[attr-defined]
+    yield start  # type: ignore[misc]
+    while running:
+        await stop_last()
+    assert [r.description for r in emulator.rejected()] == [], "Telegram would refuse these"
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot) -> AnyApplication:
+    return await start_bot()
+
+
+@pytest.fixture
+async def client(emulator: BotApiEmulator) -> AsyncIterator[EmulatorClient]:
+    async with EmulatorClient(emulator.url) as emulator_client:
+        yield emulator_client
+
+
+@pytest.fixture
+def user(client: EmulatorClient) -> SandboxUser:
+    return client.user(USER_ID, first_name="Alex")

@@ -1,0 +1,120 @@
+"""The shipped commands, as an operator runs them: `coachbot run` against an emulator, `coachbot demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from coachbot.sandbox.emulator import BotApiEmulator
+from coachbot.testing import EmulatorClient
+
+from .conftest import TOKEN
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
+    return {**keep, "DATA_DIR": str(tmp_path / "data"), **extra}
+
+
+async def test_coachbot_run_enrols_a_user_against_an_emulator_it_has_never_seen(
+    tmp_path: Path,
+) -> None:
+    """`coachbot run` with TELEGRAM_API_URL pointing at 127.0.0.1 answers /start and enrols."""
+    emulator = BotApiEmulator(token=TOKEN)
+    await emulator.start()
+    env = _environment(
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=emulator.url, LOG_LEVEL="DEBUG"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "coachbot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with EmulatorClient(emulator.url) as client:
+            user = client.user(555, first_name="Robin")
+            await user.send("/start")
+            await user.wait_for("Do you agree?", timeout=30)
+            await user.press("I agree")
+            await user.press("Tight hamstrings")
+            await user.wait_for("How old are you?")
+            await user.send("45")
+            await user.press("Gradually")
+            await user.press("14")
+            await user.press("Bottom, near the knee")
+            await user.wait_for("How bad is the pain")
+            await user.press("2")
+            for _ in range(12):
+                await user.wait_for("Safety question", types=("message",))
+                await user.press("No")
+            await user.press("18:00")
+            await user.press("Europe/Berlin")
+            summary = await user.wait_for("You're enrolled")
+            assert "18:00 (Europe/Berlin)" in summary.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        await emulator.stop()
+    assert process.returncode == 0, output.decode()
+    assert TOKEN.split(":")[1] not in output.decode()
+    assert emulator.rejected() == []
+    assert (tmp_path / "data" / "coachbot.sqlite3").exists()
+
+
+async def test_run_without_a_token_names_the_variable(tmp_path: Path) -> None:
+    """`coachbot run` with no token exits 2 with one line naming TELEGRAM_BOT_TOKEN."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "coachbot",
+        "run",
+        cwd=tmp_path,
+        env=_environment(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, error = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert (
+        error.decode().strip() == "coachbot: TELEGRAM_BOT_TOKEN: not set (get one from @BotFather)"
+    )
+
+
+# /start, I agree, Pulled hamstring, age 29, Suddenly, 3 days ([4]), Middle, Grade 2, pain 5 ([6]),
+# twelve safety "No"s ([2]), 08:00 ([2]), the default zone ([1]).
+DEMO_SCRIPT = "/start\n1\n1\n29\n1\n4\n2\n2\n6\n" + "2\n" * 12 + "2\n1\n"
+
+
+async def test_demo_is_scriptable_from_stdin_and_ends_with_the_summary(tmp_path: Path) -> None:
+    """`printf ... | coachbot demo` enrols through the terminal chat and exits at end of input."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "coachbot",
+        "demo",
+        cwd=tmp_path,
+        env=_environment(tmp_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, error = await asyncio.wait_for(process.communicate(DEMO_SCRIPT.encode()), timeout=120)
+    text = output.decode()
+    assert process.returncode == 0, error.decode()
+    assert "[1] I agree" in text
+    assert "You're enrolled" in text
+    assert "Strain grade: 2" in text and "Pain now: 5/10" in text
+    assert not (tmp_path / "data").exists(), "the demo uses a throwaway database"
