@@ -1,18 +1,22 @@
-"""The `coachbot` command: run | demo | migrate | emulator (no subcommand: run, or demo without a token)."""
+"""The `coachbot` command (no subcommand: run with a token, else the sandbox demo)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from coachbot.config import ConfigError, Settings, load_settings
 from coachbot.content import ContentError, default_content
 from coachbot.logs import configure_logging
+from coachbot.paths import CONTENT_DIR
 from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state, upgrade_to_head
 
 EXIT_USAGE = 2
+EXIT_CONTENT = 1
 
 
 class StartupError(Exception):
@@ -75,6 +79,31 @@ def cmd_emulator(_settings: Settings, args: argparse.Namespace) -> int:
     return emulator_main(["--port", str(args.port)])
 
 
+def cmd_simulate(_settings: Settings, args: argparse.Namespace) -> int:
+    from coachbot.services.simulation import ScenarioError, load_scenario, simulate, table
+
+    content = default_content()
+    try:
+        scenario = load_scenario(Path(args.scenario), content)
+    except ScenarioError as exc:
+        raise StartupError(str(exc)) from None
+    result = simulate(scenario, content)
+    print(json.dumps(result) if args.json else table(scenario, result))
+    return 0
+
+
+def cmd_content_check(_settings: Settings, args: argparse.Namespace) -> int:
+    from coachbot.content_check import check_directory
+
+    problems = check_directory(Path(args.directory))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_CONTENT
+    print(f"content in {args.directory}: no problems")
+    return 0
+
+
 def cmd_default(settings: Settings, args: argparse.Namespace) -> int:
     """Run the bot when a token is configured; otherwise the sandbox chat."""
     command = cmd_run if settings.telegram_bot_token is not None else cmd_demo
@@ -92,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database to the newest schema").set_defaults(
         handler=cmd_migrate
     )
+    simulate = sub.add_parser("simulate", help="run a scripted user through the rules")
+    simulate.add_argument("scenario", help="a scenario YAML file (see content/scenarios/)")
+    simulate.add_argument("--json", action="store_true", help="print the spec's JSON object")
+    simulate.set_defaults(handler=cmd_simulate)
+    content = sub.add_parser("content", help="content tools").add_subparsers(title="content")
+    check = content.add_parser("check", help="lint the content set against the clinical spec")
+    check.add_argument("directory", nargs="?", default=str(CONTENT_DIR))
+    check.set_defaults(handler=cmd_content_check)
     emulator = sub.add_parser("emulator", help="serve the Bot API emulator on 127.0.0.1")
     emulator.add_argument("--port", type=int, default=8081)
     emulator.set_defaults(handler=cmd_emulator)

@@ -10,7 +10,7 @@ import string
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -23,10 +23,38 @@ class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Load = Literal["rest", "isometric", "mobility", "isotonic", "eccentric", "plyometric"]
+PhaseId = Literal["protect", "isometric", "mobility", "strength", "return", "maintain"]
+Text = Annotated[str, Field(min_length=1, max_length=400)]
+
+
 class Injury(_Item):
     id: str
     label: str = Field(max_length=40)
     description: str = Field(max_length=200)
+    avoid: tuple[str, ...] = ()  # exercise ids this injury must never be given
+    source: str
+
+
+class Phase(_Item):
+    id: PhaseId
+    name: str = Field(max_length=40)
+    goal: Text
+    max_load: Load
+    next_step_hint: Text
+    source: str
+
+
+class Exercise(_Item):
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    name: str = Field(max_length=40)
+    load: Load
+    phases: tuple[PhaseId, ...] = Field(min_length=1)
+    summary: str = Field(max_length=160)
+    steps: tuple[Text, ...] = Field(min_length=1, max_length=10)
+    dosage: Text
+    should_feel: Text
+    stop_if: Text
     source: str
 
 
@@ -70,6 +98,12 @@ class Messages:
         """The template `key` filled with fragments that are already safe markup."""
         return self._templates[key].format(**fragments)
 
+    def names(self) -> list[str]:
+        return list(self._templates)
+
+    def template(self, key: str) -> str:
+        return self._templates[key]
+
     def placeholders(self, key: str) -> set[str]:
         return {name for _, name, _, _ in string.Formatter().parse(self._templates[key]) if name}
 
@@ -81,6 +115,8 @@ class Content(BaseModel):
 
     injuries: tuple[Injury, ...]
     red_flags: tuple[RedFlag, ...]
+    phases: tuple[Phase, ...]
+    exercises: tuple[Exercise, ...]
     commands: tuple[Command, ...]
     messages: Messages
 
@@ -89,6 +125,17 @@ class Content(BaseModel):
 
     def red_flag(self, flag_id: str) -> RedFlag:
         return next(flag for flag in self.red_flags if flag.id == flag_id)
+
+    def phase(self, phase_id: str) -> Phase:
+        return next(phase for phase in self.phases if phase.id == phase_id)
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        return next(exercise for exercise in self.exercises if exercise.id == exercise_id)
+
+    @property
+    def levels(self) -> dict[str, Level]:
+        """Each red flag's level, by id (what the rules need of the red flags)."""
+        return {flag.id: flag.level for flag in self.red_flags}
 
 
 def _read_yaml(path: Path) -> Any:
@@ -133,10 +180,11 @@ def _load_messages(path: Path) -> Messages:
     return Messages(templates)
 
 
-Kind = Literal["injuries", "red_flags", "commands"]
-_ITEM_FILES: dict[Kind, type[_Item]] = {
+_ITEM_FILES: dict[str, type[_Item]] = {
     "injuries": Injury,
     "red_flags": RedFlag,
+    "phases": Phase,
+    "exercises": Exercise,
     "commands": Command,
 }
 

@@ -55,6 +55,10 @@ def red_flag_escalation(flag_id: str, levels: Mapping[str, Level], day: int = 0)
     return Escalation(levels[flag_id], flag_id, day)
 
 
+REFERRAL_ONLY = frozenset({"hamstring_avulsion", "compartment_syndrome"})  # never a program
+REFERRAL_WITH_PROGRAM = "referred_pain"  # referred, and keeps its gentle program
+
+
 def referral_escalation(facts: IntakeFacts) -> Escalation | None:
     """Rule 2: injuries that need a professional rather than (or as well as) a home program."""
     if facts.injury == "hamstring_avulsion":
@@ -64,7 +68,7 @@ def referral_escalation(facts: IntakeFacts) -> Escalation | None:
         return Escalation(level, REFERRAL_INJURY)
     if facts.injury == "hamstring_strain" and facts.grade == 3:
         return Escalation(Level.URGENT, REFERRAL_INJURY)
-    if facts.injury == "referred_pain":
+    if facts.injury == REFERRAL_WITH_PROGRAM:
         return Escalation(Level.ROUTINE, REFERRAL_INJURY)
     return None
 
@@ -97,10 +101,4 @@ def intake_escalations(
 
 def has_program(facts: IntakeFacts) -> bool:
     """Whether the injury gets exercises at all (rule 2: some are referral only)."""
-    referral = referral_escalation(facts)
-    return referral is None or facts.injury == "referred_pain"
-
-
-def stops_exercise(escalations: Iterable[Escalation]) -> bool:
-    """Whether exercise prompts stop until a professional has cleared the user."""
-    return any(escalation.level in STOPPING_LEVELS for escalation in escalations)
+    return referral_escalation(facts) is None or facts.injury == REFERRAL_WITH_PROGRAM

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from coachbot.clock import Clock, system_clock
 from coachbot.content import Content, default_content
+from coachbot.services.course import CourseService
 from coachbot.services.enrolment import EnrolmentService
 from coachbot.services.replies import Reply
 from coachbot.storage.db import Database
@@ -16,6 +17,7 @@ class Services:
     db: Database
     content: Content
     enrolment: EnrolmentService
+    course: CourseService
 
     def say(self, key: str) -> Reply:
         """A fixed message from the catalogue (e.g. the answer to a sticker)."""
@@ -42,5 +44,8 @@ def create_services(
     content = content or default_content()
     db = Database(database_url)
     return Services(
-        db=db, content=content, enrolment=EnrolmentService(db, content, clock, default_zone)
+        db=db,
+        content=content,
+        enrolment=EnrolmentService(db, content, clock, default_zone),
+        course=CourseService(db, content, clock),
     )

@@ -15,16 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coachbot.clock import Clock
 from coachbot.content import Content, escape
 from coachbot.domain import intake
+from coachbot.domain.course import begin
 from coachbot.domain.intake import InvalidAnswer
+from coachbot.domain.phases import Status
 from coachbot.domain.schedule import next_prompt_at
 from coachbot.domain.triage import (
     REFERRAL_INJURY,
     Escalation,
     IntakeFacts,
     facts_escalations,
-    has_program,
     red_flag_escalation,
-    stops_exercise,
 )
 from coachbot.services.replies import Button, Choice, Keyboard, Outcome, Reply, rows
 from coachbot.storage import repositories as repo
@@ -196,37 +196,41 @@ class EnrolmentService:
     async def _finish(
         self, session: AsyncSession, user: UserRecord, facts: dict[str, object], now: datetime
     ) -> Reply:
-        """Close the enrolment: status, first prompt time, history; then the summary."""
+        """Close the enrolment: day 0 of the course (phase, status, history), the first prompt
+        time, then the summary. Day 0 comes from `course.begin`, as in `coachbot simulate`."""
         zone = str(facts.get("timezone") or user.timezone)
         reminder = user.reminder_time
         assert reminder is not None
-        escalations = await repo.open_escalations(session, user.id)
+        answers = await repo.red_flag_answers(session, user.id, INTAKE)
         known = _intake_facts(user, facts)
-        program = has_program(known) and not stops_exercise(escalations)
-        status = "active" if program else "escalated"
+        course = begin(known, [flag for flag, yes in answers if yes], self._levels)
+        program = course.status is Status.ACTIVE
         due = next_prompt_at(reminder, ZoneInfo(zone), now) if program else None
+        today = now.astimezone(ZoneInfo(zone)).date()
         await repo.update_user(
             session,
             user.id,
             now,
             enrolment_step=None,
-            status=status,
+            status=course.status.value,
+            phase=course.phase,
+            phase_since=today,
             enrolled_at=now,
             next_prompt_at=due,
             **facts,
         )
-        await repo.record_phase_change(
-            session,
-            user.id,
-            phase=None,
-            status=status,
-            started_on=now.date(),
-            reason="enrolled",
-            cause=None,
-            now=now,
-        )
-        answers = await repo.red_flag_answers(session, user.id, INTAKE)
-        return self._summary(known, reminder, zone, answers, escalations, program)
+        for change in course.transitions:
+            await repo.record_phase_change(
+                session,
+                user.id,
+                phase=change.phase,
+                status=change.status.value,
+                started_on=today,
+                reason=change.reason,
+                cause=change.cause,
+                now=now,
+            )
+        return self._summary(known, reminder, zone, answers, list(course.escalations), program)
 
     async def _restart_or_keep(
         self, session: AsyncSession, user: UserRecord, value: str

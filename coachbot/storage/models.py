@@ -16,6 +16,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -94,7 +95,8 @@ class RedFlagAnswer(Base):
     user_id: Mapped[int] = _user_fk()
     flag_id: Mapped[str] = mapped_column(String(48))
     answer: Mapped[bool] = mapped_column(Boolean)
-    screening: Mapped[str] = mapped_column(String(16))  # intake | flare_up | weekly
+    screening: Mapped[str] = mapped_column(String(16))  # intake | daily
+    day: Mapped[date | None] = mapped_column(Date)  # the user's local date it belongs to
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -112,6 +114,8 @@ class CheckIn(Base):
     adherence: Mapped[str | None] = mapped_column(String(8))  # done | partly | skipped
     pain: Mapped[int | None] = mapped_column(Integer)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The user said that day that a professional has cleared them to exercise again.
+    cleared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PhaseChange(Base):

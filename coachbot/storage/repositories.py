@@ -156,15 +156,6 @@ async def record_escalation(
     )
 
 
-async def open_escalations(session: AsyncSession, user_id: int) -> list[Escalation]:
-    rows = await session.execute(
-        select(EscalationRow.level, EscalationRow.reason, EscalationRow.program_day)
-        .where(EscalationRow.user_id == user_id, EscalationRow.resolved_at.is_(None))
-        .order_by(EscalationRow.id)
-    )
-    return [Escalation(Level(level), reason, day) for level, reason, day in rows.all()]
-
-
 async def record_phase_change(
     session: AsyncSession,
     user_id: int,
@@ -187,3 +178,78 @@ async def record_phase_change(
             created_at=now,
         )
     )
+
+
+async def save_day_answers(
+    session: AsyncSession,
+    user_id: int,
+    day: date,
+    *,
+    pain: int | None,
+    cleared: bool,
+    red_flags: tuple[str, ...],
+    now: datetime,
+) -> None:
+    """Store one day's answers: a rating replaces that day's earlier one, never adds a second."""
+    check_in = await session.scalar(
+        select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.day == day)
+    )
+    if check_in is None:
+        check_in = CheckIn(user_id=user_id, day=day, cleared=False)
+        session.add(check_in)
+    if pain is not None:
+        check_in.pain, check_in.rated_at = pain, now
+    check_in.cleared = check_in.cleared or cleared
+    for flag in red_flags:
+        session.add(
+            RedFlagAnswer(
+                user_id=user_id,
+                flag_id=flag,
+                answer=True,
+                screening="daily",
+                day=day,
+                answered_at=now,
+            )
+        )
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class DayAnswers:
+    """Everything the user told us about one local date after enrolment."""
+
+    day: date
+    pain: int | None = None
+    cleared: bool = False
+    red_flags: tuple[str, ...] = ()
+
+
+async def day_answers(session: AsyncSession, user_id: int) -> list[DayAnswers]:
+    """Each answered date in order, with its rating, clearance and red flags reported."""
+    rows = await session.execute(
+        select(CheckIn.day, CheckIn.pain, CheckIn.cleared).where(CheckIn.user_id == user_id)
+    )
+    found = {day: DayAnswers(day, pain, cleared) for day, pain, cleared in rows.all()}
+    flags = await session.execute(
+        select(RedFlagAnswer.day, RedFlagAnswer.flag_id)
+        .where(
+            RedFlagAnswer.user_id == user_id,
+            RedFlagAnswer.screening == "daily",
+            RedFlagAnswer.answer.is_(True),
+        )
+        .order_by(RedFlagAnswer.id)
+    )
+    for day, flag in flags.all():
+        assert day is not None, "a daily red flag always has its day"
+        current = found.get(day, DayAnswers(day))
+        found[day] = DayAnswers(day, current.pain, current.cleared, (*current.red_flags, flag))
+    return [found[day] for day in sorted(found)]
+
+
+async def recorded_escalations(session: AsyncSession, user_id: int) -> list[Escalation]:
+    rows = await session.execute(
+        select(EscalationRow.level, EscalationRow.reason, EscalationRow.program_day)
+        .where(EscalationRow.user_id == user_id)
+        .order_by(EscalationRow.id)
+    )
+    return [Escalation(Level(level), reason, day) for level, reason, day in rows.all()]

@@ -7,6 +7,8 @@ from dataclasses import replace
 import pytest
 
 from coachbot.content import default_content
+from coachbot.domain.course import begin
+from coachbot.domain.phases import Status
 from coachbot.domain.triage import (
     Escalation,
     IntakeFacts,
@@ -14,7 +16,6 @@ from coachbot.domain.triage import (
     facts_escalations,
     has_program,
     intake_escalations,
-    stops_exercise,
 )
 
 LEVELS = {flag.id: flag.level for flag in default_content().red_flags}
@@ -58,7 +59,8 @@ class TestRedFlags:
         self, flag: str, stops: bool
     ) -> None:
         """Emergency and urgent stop the prompts; routine keeps the program going."""
-        assert stops_exercise(intake_escalations(CALM, [flag], LEVELS)) is stops
+        course = begin(CALM, [flag], LEVELS)
+        assert (course.status is Status.ESCALATED) is stops
 
 
 class TestReferralInjuries:

@@ -1,0 +1,172 @@
+"""The persisted course: answers stored, rules applied, every change recorded with its cause."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from coachbot.clock import FakeClock
+from coachbot.paths import CONTENT_DIR
+from coachbot.services.container import Services
+from coachbot.services.course import NotEnrolled
+from coachbot.services.enrolment import Who
+from coachbot.services.replies import Choice
+from coachbot.services.simulation import Scenario, load_scenario, simulate
+from coachbot.storage import repositories as repo
+from coachbot.storage.models import CheckIn, Escalation, PhaseChange
+
+ME = Who(77, 77)
+DAY0 = date(2026, 11, 24)  # the fake clock's date in Europe/London
+
+
+async def enrol(services: Services, scenario: Scenario) -> None:
+    """Enrol through the real dialog with the scenario's intake answers."""
+    steps: list[tuple[str, str]] = [
+        ("consent", "yes"),
+        ("injury", scenario.injury),
+        ("age", str(scenario.age)),
+        ("onset", scenario.onset),
+        ("onset_days", str(scenario.onset_days_ago)),
+        ("location", scenario.location),
+    ]
+    if scenario.injury == "hamstring_strain":
+        steps.append(("grade", str(scenario.grade) if scenario.grade else "unknown"))
+    steps.append(("baseline_pain", str(scenario.baseline_pain)))
+    steps += [
+        (f"red_flag:{flag.id}", "yes" if flag.id in scenario.intake_red_flags else "no")
+        for flag in services.content.red_flags
+    ]
+    steps += [("reminder_time", "08:00"), ("timezone", "Europe/London")]
+    await services.enrolment.start(ME)
+    for step, value in steps:
+        outcome = await services.enrolment.press(ME, Choice(step, value))
+        assert outcome.accepted, (step, value)
+
+
+async def stored(services: Services) -> repo.UserRecord:
+    async with services.db.transaction() as session:
+        user = await repo.get_user(session, ME.telegram_user_id)
+    assert user is not None
+    return user
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "strain_recovers",
+        "red_flag_during_course",
+        "recurrent_flare",
+        "silence",
+        "referred_pain",
+        "flare_regression",
+    ],
+)
+async def test_the_bot_and_the_simulator_agree(
+    name: str, services: Services, clock: FakeClock
+) -> None:
+    """Day by day, the stored phase, status and plan are what `coachbot simulate` prints."""
+    scenario = load_scenario(CONTENT_DIR / "scenarios" / f"{name}.yaml", services.content)
+    expected = simulate(scenario, services.content)
+    await enrol(services, scenario)
+    user = await stored(services)
+    assert (user.phase, user.status) == (
+        expected["days"][0]["phase"],
+        expected["days"][0]["status"],
+    )
+    for number, day in enumerate(scenario.days, start=1):
+        if day.skip and not day.red_flags:
+            continue
+        await services.course.record_day(
+            ME.telegram_user_id,
+            DAY0 + timedelta(days=number),
+            pain=day.pain,
+            red_flags=day.red_flags,
+            cleared=day.cleared,
+        )
+    course = await services.course.current(ME.telegram_user_id)
+    # What the bot holds after the last answer is what the simulator shows for the day after.
+    last = len(scenario.days)
+    followup = scenario.model_copy(update={"days": (*scenario.days, scenario.days[-1])})
+    next_day = simulate(followup, services.content)["days"][last + 1]
+    assert (course.phase, course.status.value) == (next_day["phase"], next_day["status"])
+    assert list(services.course.plan(course, last + 1)) == [e["id"] for e in next_day["exercises"]]
+    escalations = [(e.day, e.level.value, e.reason) for e in course.escalations]
+    assert escalations == [(e["day"], e["level"], e["reason"]) for e in expected["escalations"]]
+
+
+async def test_every_change_is_recorded_with_its_reason_and_cause(services: Services) -> None:
+    """A flare-up after a progression leaves both in the history, with the ratings behind them."""
+    scenario = load_scenario(CONTENT_DIR / "scenarios" / "flare_regression.yaml", services.content)
+    await enrol(services, scenario)
+    for number, pain in enumerate([2, 2, 2, 6], start=1):
+        outcome = await services.course.record_day(
+            ME.telegram_user_id, DAY0 + timedelta(days=number), pain=pain
+        )
+    assert [t.reason for t in outcome.transitions] == ["flare_up"]
+    assert [n.kind for n in outcome.notices] == ["rescreen"]
+    async with services.db.transaction() as session:
+        history = (
+            await session.execute(
+                select(
+                    PhaseChange.phase, PhaseChange.reason, PhaseChange.cause, PhaseChange.started_on
+                ).order_by(PhaseChange.id)
+            )
+        ).all()
+    assert history == [
+        ("protect", "enrolled", "intake", DAY0),
+        ("isometric", "progression", "last ratings [2, 2, 2]", DAY0 + timedelta(days=4)),
+        ("protect", "flare_up", "pain 6", DAY0 + timedelta(days=5)),
+    ]
+    user = await stored(services)
+    assert (user.phase, user.phase_since) == ("protect", DAY0 + timedelta(days=5))
+
+
+async def test_a_red_flag_during_the_course_is_stored_with_its_cause(services: Services) -> None:
+    """Calf swelling on day 2: an urgent escalation with day and cause; the status stops."""
+    scenario = load_scenario(CONTENT_DIR / "scenarios" / "contusion.yaml", services.content)
+    await enrol(services, scenario)
+    outcome = await services.course.record_day(
+        ME.telegram_user_id, DAY0 + timedelta(days=2), pain=4, red_flags=("calf_swelling_redness",)
+    )
+    assert [(e.level.value, e.reason) for e in outcome.escalations] == [
+        ("urgent", "calf_swelling_redness")
+    ]
+    async with services.db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(Escalation.program_day, Escalation.level, Escalation.cause)
+            )
+        ).all()
+    assert rows == [(2, "urgent", "red flag reported on day 2")]
+    assert (await stored(services)).status == "escalated"
+
+
+async def test_a_second_rating_for_a_day_corrects_the_first(services: Services) -> None:
+    """Pressing again replaces the day's rating: one check-in, the newer pain."""
+    scenario = load_scenario(CONTENT_DIR / "scenarios" / "contusion.yaml", services.content)
+    await enrol(services, scenario)
+    day = DAY0 + timedelta(days=1)
+    await services.course.record_day(ME.telegram_user_id, day, pain=7)
+    await services.course.record_day(ME.telegram_user_id, day, pain=3)
+    async with services.db.transaction() as session:
+        rows = (await session.execute(select(CheckIn.day, CheckIn.pain))).all()
+        count = await session.scalar(select(func.count()).select_from(CheckIn))
+    assert rows == [(day, 3)] and count == 1
+
+
+async def test_answers_before_enrolment_or_out_of_range_are_refused(services: Services) -> None:
+    """No course without an enrolment; pain 11 and unknown flags are programming errors."""
+    with pytest.raises(NotEnrolled):
+        await services.course.record_day(ME.telegram_user_id, DAY0, pain=3)
+    scenario = load_scenario(CONTENT_DIR / "scenarios" / "contusion.yaml", services.content)
+    await enrol(services, scenario)
+    with pytest.raises(ValueError, match="0-10"):
+        await services.course.record_day(ME.telegram_user_id, DAY0 + timedelta(days=1), pain=11)
+    with pytest.raises(ValueError, match="unknown red flags"):
+        await services.course.record_day(
+            ME.telegram_user_id, DAY0 + timedelta(days=1), red_flags=("itchy",)
+        )
+    with pytest.raises(ValueError, match="not after the enrolment day"):
+        await services.course.record_day(ME.telegram_user_id, DAY0, pain=3)
