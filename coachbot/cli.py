@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from coachbot.config import ConfigError, Settings, load_settings
@@ -44,6 +45,7 @@ def _prepare_database(settings: Settings) -> None:
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from coachbot.bot.app import ALLOWED_UPDATES, build_application
+    from coachbot.scheduler import DispatchConfig
     from coachbot.services.container import create_services
 
     token = settings.require_token()
@@ -51,7 +53,12 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     default_content()  # fail fast on broken content
     _prepare_database(settings)
     services = create_services(settings.database_url, settings.default_timezone)
-    application = build_application(token, settings.api_root, services)
+    dispatch = DispatchConfig(
+        interval=settings.dispatch_interval_seconds,
+        concurrency=settings.dispatch_concurrency,
+        lease=timedelta(seconds=settings.dispatch_lease_seconds),
+    )
+    application = build_application(token, settings.api_root, services, dispatch=dispatch)
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 

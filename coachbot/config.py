@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0:8443"
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    dispatch_concurrency: int = Field(default=4, ge=1, le=16)
+    dispatch_lease_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -21,11 +21,14 @@ from telegram.ext import (
 )
 
 from coachbot.bot import handlers
+from coachbot.clock import Clock, system_clock
 from coachbot.logs import cap_third_party_loggers
+from coachbot.scheduler import DispatchConfig, Dispatcher
 from coachbot.services.container import Services
 
 log = logging.getLogger(__name__)
 RATE_LIMITER_RETRIES = 3
+DISPATCHER_KEY = "dispatcher"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -35,8 +38,18 @@ def bot_commands(services: Services) -> list[BotCommand]:
     return [BotCommand(c.command, c.description) for c in services.content.commands]
 
 
-async def _register_commands(application: AnyApplication) -> None:
+async def _post_init(application: AnyApplication) -> None:
+    """Start the dispatch job (if any) and register the command menu."""
     services: Services = application.bot_data[handlers.SERVICES_KEY]
+    dispatcher = application.bot_data.get(DISPATCHER_KEY)
+    if dispatcher is not None and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            _dispatch_job,
+            interval=dispatcher.config.interval,
+            first=0.5,
+            name="dispatch",
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
     try:
         await application.bot.set_my_commands(bot_commands(services))
     except TelegramError as exc:  # the menu is a convenience; the bot works without it
@@ -45,12 +58,29 @@ async def _register_commands(application: AnyApplication) -> None:
         )
 
 
+async def _dispatch_job(context: Any) -> None:
+    """The one repeating job: send whatever daily prompts are due."""
+    dispatcher: Dispatcher = context.application.bot_data[DISPATCHER_KEY]
+    report = await dispatcher.tick()
+    if report.claimed or report.sent or report.failed:
+        log.info("dispatch: claimed %s, sent %s, retried %s, failed %s, blocked %s, late %s",
+                 report.claimed, report.sent, report.retried, report.failed, report.blocked,
+                 report.skipped_late)  # fmt: skip
+
+
 async def _close_services(application: AnyApplication) -> None:
     services: Services = application.bot_data[handlers.SERVICES_KEY]
     await services.close()
 
 
-def build_application(token: str, api_root: str, services: Services) -> AnyApplication:
+def build_application(
+    token: str,
+    api_root: str,
+    services: Services,
+    *,
+    dispatch: DispatchConfig | None = None,
+    clock: Clock = system_clock,
+) -> AnyApplication:
     """The bot, talking to the Bot API at `api_root` (Telegram, a local server or the emulator)."""
     cap_third_party_loggers()
     application = (
@@ -59,11 +89,15 @@ def build_application(token: str, api_root: str, services: Services) -> AnyAppli
         .base_url(f"{api_root}/bot")
         .base_file_url(f"{api_root}/file/bot")
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMITER_RETRIES))
-        .post_init(_register_commands)
+        .post_init(_post_init)
         .post_shutdown(_close_services)
         .build()
     )
     application.bot_data[handlers.SERVICES_KEY] = services
+    if dispatch is not None:  # None: no scheduled prompts (tests tick a Dispatcher themselves)
+        application.bot_data[DISPATCHER_KEY] = Dispatcher(
+            services, application.bot, clock, dispatch
+        )
     add_handlers(application)
     return application
 
@@ -73,14 +107,21 @@ def add_handlers(application: AnyApplication) -> None:
     say = handlers.reply_with
     application.add_handler(TypeHandler(Update, handlers.log_update), group=-1)
     routes = [
-        MessageHandler(~filters.ChatType.PRIVATE, say("group_chat")),  # type: ignore[arg-type]
-        MessageHandler(filters.UpdateType.EDITED, say("edited_message")),  # type: ignore[arg-type]
+        MessageHandler(~filters.ChatType.PRIVATE, say("group_chat")),
+        MessageHandler(filters.UpdateType.EDITED, say("edited_message")),
         CommandHandler("start", handlers.on_start),
         CommandHandler("help", handlers.on_help),
-        MessageHandler(filters.COMMAND, say("unknown_command")),  # type: ignore[arg-type]
+        CommandHandler(["today", "pain"], handlers.on_today),
+        CommandHandler("settings", handlers.on_settings),
+        CommandHandler("pause", handlers.set_prompts("paused")),
+        CommandHandler("resume", handlers.set_prompts(None)),
+        CommandHandler("stop", handlers.set_prompts("stopped")),
+        CommandHandler("time", handlers.ask_setting("time")),
+        CommandHandler("timezone", handlers.ask_setting("timezone")),
+        MessageHandler(filters.COMMAND, say("unknown_command")),
         MessageHandler(filters.TEXT, handlers.on_text),
         CallbackQueryHandler(handlers.on_button),
-        MessageHandler(filters.ALL, say("unsupported_message")),  # type: ignore[arg-type]
+        MessageHandler(filters.ALL, say("unsupported_message")),
     ]
     for route in routes:
         application.add_handler(route)

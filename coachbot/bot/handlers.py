@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from coachbot.bot.callbacks import decode
-from coachbot.bot.render import send_replies
+from coachbot.bot.render import keyboard, send_replies
 from coachbot.services.container import Services
+from coachbot.services.daily import DAILY_KINDS
 from coachbot.services.enrolment import Who
 from coachbot.services.replies import Reply
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 SERVICES_KEY = "services"
 
 
@@ -59,10 +64,42 @@ async def on_help(update: Update, context: Context) -> None:
 
 
 async def on_text(update: Update, context: Context) -> None:
-    """Typed text: an answer to the current question, or the question asked again."""
+    """Typed text: an answer to the current question, a pain rating, or the question again."""
     assert update.message is not None and update.message.text is not None
-    outcome = await services_of(context).enrolment.text(_who(update), update.message.text)
+    outcome = await services_of(context).daily.text(_who(update), update.message.text)
     await _say(update, context, *outcome.replies)
+
+
+async def on_today(update: Update, context: Context) -> None:
+    """/today (and /pain): today's exercises and the pain buttons."""
+    outcome = await services_of(context).daily.today(_who(update))
+    await _say(update, context, *outcome.replies)
+
+
+async def on_settings(update: Update, context: Context) -> None:
+    """/settings: time, zone and prompts, with buttons to change them."""
+    outcome = await services_of(context).daily.settings(_who(update))
+    await _say(update, context, *outcome.replies)
+
+
+def set_prompts(off: str | None) -> Handler:
+    """/pause, /resume or /stop: the daily prompts off (for that reason) or back on."""
+
+    async def handler(update: Update, context: Context) -> None:
+        outcome = await services_of(context).daily.set_prompts(_who(update), off)
+        await _say(update, context, *outcome.replies)
+
+    return handler
+
+
+def ask_setting(which: str) -> Handler:
+    """/time or /timezone: ask for the new value."""
+
+    async def handler(update: Update, context: Context) -> None:
+        outcome = await services_of(context).enrolment.ask_setting(_who(update), which)
+        await _say(update, context, *outcome.replies)
+
+    return handler
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -74,15 +111,33 @@ async def on_button(update: Update, context: Context) -> None:
     if choice is None:
         await query.answer(services.say("stale_button").text)
         return
-    outcome = await services.enrolment.press(_who(update), choice)
+    kind = choice.step.partition(":")[0]
+    if kind in DAILY_KINDS:
+        outcome = await services.daily.press(_who(update), choice)
+    elif choice.step == "settings":
+        outcome = await services.daily.settings_press(_who(update), choice.value)
+    else:
+        outcome = await services.enrolment.press(_who(update), choice)
     await query.answer(outcome.notice)
     message = query.message
-    if outcome.accepted and message is not None and getattr(message, "reply_markup", None):
+    if outcome.edit is not None:
+        await _edit(query, outcome.edit)
+    elif outcome.accepted and message is not None and getattr(message, "reply_markup", None):
         await query.edit_message_reply_markup(reply_markup=None)
     await _say(update, context, *outcome.replies)
 
 
-def reply_with(key: str) -> object:
+async def _edit(query: CallbackQuery, reply: Reply) -> None:
+    """Rewrite the pressed message; pressing the same answer twice changes nothing, quietly."""
+    try:
+        await query.edit_message_text(reply.text, parse_mode=ParseMode.HTML,
+                                      reply_markup=keyboard(reply.buttons))  # fmt: skip
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+def reply_with(key: str) -> Handler:
     """A handler that answers with the fixed message `key` (groups, stickers, edits...)."""
 
     async def handler(update: Update, context: Context) -> None:

@@ -30,3 +30,10 @@ def next_prompt_at(at: time, zone: ZoneInfo, now: datetime) -> datetime:
         if due > now:
             return due
     raise AssertionError("unreachable: a daily time always recurs within three days")
+
+
+def first_prompt_at(at: time, zone: ZoneInfo, now: datetime, enrolled_at: datetime) -> datetime:
+    """The next prompt, never on the enrolment day itself: day 1 is the first check-in."""
+    enrolment_day = enrolled_at.astimezone(zone).date()
+    day_one = datetime.combine(enrolment_day + timedelta(days=1), time(0), tzinfo=zone)
+    return next_prompt_at(at, zone, max(now, day_one.astimezone(UTC) - timedelta(microseconds=1)))

@@ -47,7 +47,7 @@ import struct
 import time
 import zlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -1459,6 +1459,22 @@ class BotApiEmulator:
         }
 
     # -- the users' side ----------------------------------------------------------------------------
+
+    def open_private_chats(self, user_ids: Iterable[int]) -> None:
+        """Users who started the bot before this emulator did (e.g. users already in a test
+        database): their private chats exist, with no update queued."""
+        for user_id in user_ids:
+            user = self._users.setdefault(user_id, _User(user_id, "User"))
+            self._chats.setdefault(user_id, _new_chat(user_id, "private", user))
+
+    def sent_messages_per_chat(self) -> dict[int, int]:
+        """How many messages the bot sent successfully into each chat."""
+        counts: dict[int, int] = {}
+        for request in self.requests:
+            if request.ok and request.method in ("sendMessage", "sendPhoto", "sendDocument"):
+                chat_id = int(request.params["chat_id"])
+                counts[chat_id] = counts.get(chat_id, 0) + 1
+        return counts
 
     def sandbox_route(self, verb: str, action: str) -> _SandboxRoute | None:
         """The handler of ``<verb> /_sandbox/<action>``, JSON in and out.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from coachbot.clock import Clock, system_clock
 from coachbot.content import Content, default_content
 from coachbot.services.course import CourseService
+from coachbot.services.daily import DailyService
 from coachbot.services.enrolment import EnrolmentService
 from coachbot.services.replies import Reply
 from coachbot.storage.db import Database
@@ -18,6 +19,7 @@ class Services:
     content: Content
     enrolment: EnrolmentService
     course: CourseService
+    daily: DailyService
 
     def say(self, key: str) -> Reply:
         """A fixed message from the catalogue (e.g. the answer to a sticker)."""
@@ -43,9 +45,12 @@ def create_services(
 ) -> Services:
     content = content or default_content()
     db = Database(database_url)
+    enrolment = EnrolmentService(db, content, clock, default_zone)
+    course = CourseService(db, content, clock)
     return Services(
         db=db,
         content=content,
-        enrolment=EnrolmentService(db, content, clock, default_zone),
-        course=CourseService(db, content, clock),
+        enrolment=enrolment,
+        course=course,
+        daily=DailyService(db, content, clock, course, enrolment),
     )

@@ -155,6 +155,7 @@ class CourseService:
                 cause=change.cause,
                 now=now,
             )
+        ended = {"next_prompt_at": None} if course.status is Status.COMPLETED else {}
         await repo.update_user(
             session,
             user.id,
@@ -162,6 +163,7 @@ class CourseService:
             phase=course.phase,
             status=course.status.value,
             phase_since=start + timedelta(days=course.phase_since),
+            **ended,
         )
         return DayOutcome(
             program_day=program_day,

@@ -18,7 +18,7 @@ from coachbot.domain import intake
 from coachbot.domain.course import begin
 from coachbot.domain.intake import InvalidAnswer
 from coachbot.domain.phases import Status
-from coachbot.domain.schedule import next_prompt_at
+from coachbot.domain.schedule import first_prompt_at
 from coachbot.domain.triage import (
     REFERRAL_INJURY,
     Escalation,
@@ -32,6 +32,8 @@ from coachbot.storage.db import Database
 from coachbot.storage.repositories import UserRecord
 
 RESTART = "restart"  # the keep-or-start-over question asked of an enrolled user
+SETTING = "set:"  # prefix of a settings question (a new time or zone) asked of an enrolled user
+SETTING_STEPS = {"time": intake.REMINDER_TIME, "timezone": intake.TIMEZONE}
 INTAKE = "intake"  # the screening a red-flag answer belongs to
 REMINDER_TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "20:00")
 COMMON_ZONES = (
@@ -89,8 +91,13 @@ class EnrolmentService:
                 return Outcome((self._question(intake.CONSENT),))
             if user.chat_id != who.chat_id:
                 await repo.update_user(session, user.id, now, chat_id=who.chat_id)
-            if user.enrolment_step is not None:
+            if user.enrolment_step is not None and not user.enrolment_step.startswith(SETTING):
                 return Outcome((self._question(user.enrolment_step),))
+            if user.enrolment_step is not None or user.prompts_off == "blocked":
+                # A settings question is abandoned; a user who blocked us and came back is back.
+                await repo.update_user(session, user.id, self._clock(), enrolment_step=None,
+                                       prompts_off=None if user.prompts_off == "blocked"
+                                       else user.prompts_off)  # fmt: skip
             return Outcome((self._restart_question(),))
 
     async def press(self, who: Who, choice: Choice) -> Outcome:
@@ -101,6 +108,8 @@ class EnrolmentService:
                 return await self._restart_or_keep(session, user, choice.value)
             if user is None or choice.step != user.enrolment_step:
                 return Outcome(accepted=False, notice=self._messages.render("stale_button"))
+            if choice.step.startswith(SETTING):
+                return await self._change_setting(session, user, choice.step, choice.value)
             return await self._answer(session, user, choice.value)
 
     async def text(self, who: Who, text: str) -> Outcome:
@@ -114,9 +123,43 @@ class EnrolmentService:
                 return Outcome((self._idle(user),))
             if len(text) > intake.MAX_ANSWER_LENGTH:
                 return Outcome((self._question(step, lead="too_long"),), accepted=False)
+            if step.startswith(SETTING):
+                return await self._change_setting(session, user, step, text)
             if step not in TYPED_STEPS:
                 return Outcome((self._question(step, lead="press_a_button"),), accepted=False)
             return await self._answer(session, user, text)
+
+    async def ask_setting(self, who: Who, which: str) -> Outcome:
+        """/time or /timezone: ask for the new value (buttons, or typed)."""
+        async with self._db.transaction() as session:
+            user = await repo.get_user(session, who.telegram_user_id)
+            if user is None or user.enrolled_at is None:
+                return Outcome((Reply(self._messages.render("not_enrolled")),))
+            step = SETTING + SETTING_STEPS[which]
+            await repo.update_user(session, user.id, self._clock(), enrolment_step=step)
+        return Outcome((self._question(step),))
+
+    async def _change_setting(
+        self, session: AsyncSession, user: UserRecord, step: str, value: str
+    ) -> Outcome:
+        base = step.removeprefix(SETTING)
+        try:
+            change = intake.parse_fact(base, value, self._injury_ids)
+        except InvalidAnswer as invalid:
+            lead = self._invalid_message(invalid.step, value)
+            return Outcome((self._question(step, lead_text=lead),), accepted=False)
+        now = self._clock()
+        reminder = change.get("reminder_time", user.reminder_time)
+        zone = str(change.get("timezone", user.timezone))
+        assert isinstance(reminder, time)
+        due = None
+        if user.next_prompt_at is not None and user.enrolled_at is not None:
+            due = first_prompt_at(reminder, ZoneInfo(zone), now, user.enrolled_at)
+        await repo.update_user(session, user.id, now, enrolment_step=None, next_prompt_at=due,
+                               **change)  # fmt: skip
+        text = self._messages.render("time_changed", time=reminder.strftime("%H:%M"),
+                                     timezone=intake.zone_label(zone))  # fmt: skip
+        return Outcome((Reply(text),))
 
     # The answers ------------------------------------------------------------------------------
 
@@ -205,7 +248,9 @@ class EnrolmentService:
         known = _intake_facts(user, facts)
         course = begin(known, [flag for flag, yes in answers if yes], self._levels)
         program = course.status is Status.ACTIVE
-        due = next_prompt_at(reminder, ZoneInfo(zone), now) if program else None
+        # Everyone enrolled gets a daily check-in from day 1: exercises when the program is
+        # active, otherwise pain and "a professional has cleared me" (rule 1).
+        due = first_prompt_at(reminder, ZoneInfo(zone), now, now)
         today = now.astimezone(ZoneInfo(zone)).date()
         await repo.update_user(
             session,
@@ -239,6 +284,13 @@ class EnrolmentService:
         if value == "restart":
             await repo.reset_program(session, user.id, step=intake.INJURY, now=now)
             return Outcome((self._question(intake.INJURY),))
+        if user.prompts_off is not None and user.reminder_time and user.timezone:
+            # Keeping the program after /stop (or a block) turns the daily prompts back on.
+            assert user.enrolled_at is not None
+            due = first_prompt_at(
+                user.reminder_time, ZoneInfo(user.timezone), now, user.enrolled_at
+            )
+            await repo.update_user(session, user.id, now, prompts_off=None, next_prompt_at=due)
         return Outcome(
             (
                 Reply(
@@ -265,6 +317,13 @@ class EnrolmentService:
 
     def _question_parts(self, step: str) -> tuple[str, Keyboard]:
         m = self._messages
+        if step.startswith(SETTING):
+            base = step.removeprefix(SETTING)
+            _, buttons = self._question_parts(base)
+            moved = tuple(tuple(Button(b.label, Choice(step, b.choice.value)) for b in row)
+                          for row in buttons)  # fmt: skip
+            key = "ask_new_time" if base == intake.REMINDER_TIME else "ask_new_timezone"
+            return m.render(key), moved
         flag = intake.red_flag_of(step)
         if flag is not None:
             number = self._flag_ids.index(flag) + 1

@@ -34,13 +34,15 @@ class Reply:
 class Outcome:
     """A service's answer to one user action.
 
-    `accepted` tells the bot the action was applied (so the pressed keyboard can be retired);
-    `notice` is a short note for the button's callback answer (e.g. "that button is stale").
+    `accepted` tells the bot the action was applied (so the pressed keyboard can be retired,
+    unless `edit` gives the message's new text and buttons); `notice` is a short note for the
+    button's callback answer (e.g. "that button is stale").
     """
 
     replies: tuple[Reply, ...] = ()
     accepted: bool = True
     notice: str | None = None
+    edit: Reply | None = None  # the pressed message, rewritten to show what was recorded
 
 
 def rows(buttons: list[Button], per_row: int) -> Keyboard:

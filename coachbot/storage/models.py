@@ -81,6 +81,8 @@ class User(Base):
     reminder_time: Mapped[time | None] = mapped_column(Time)
     timezone: Mapped[str | None] = mapped_column(String(64))
     next_prompt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Why prompts are off, when they are: paused | stopped | blocked (the user blocked the bot).
+    prompts_off: Mapped[str | None] = mapped_column(String(8))
     enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -109,6 +111,11 @@ class CheckIn(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = _user_fk()
     day: Mapped[date] = mapped_column(Date)
+    # The daily prompt's delivery: pending -> sending -> sent (or failed, skipped).
+    prompt_state: Mapped[str | None] = mapped_column(String(8), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     prompted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
     adherence: Mapped[str | None] = mapped_column(String(8))  # done | partly | skipped

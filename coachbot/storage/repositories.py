@@ -36,6 +36,7 @@ class UserRecord:
     reminder_time: time | None
     timezone: str | None
     next_prompt_at: datetime | None
+    prompts_off: str | None
     enrolled_at: datetime | None
 
 
@@ -55,6 +56,7 @@ _PROGRAM_FIELDS = (
     "timezone",
     "next_prompt_at",
     "enrolled_at",
+    "prompts_off",
 )
 
 

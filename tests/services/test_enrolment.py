@@ -153,7 +153,8 @@ class TestRedFlags:
         done = await services.enrolment.press(ME, Choice("timezone", "UTC"))
         assert "see a professional before starting" in last_text(done)
         user = await user_row(services)
-        assert user is not None and user.status == "escalated" and user.next_prompt_at is None
+        assert user is not None and user.status == "escalated" and user.phase == "protect"
+        assert user.next_prompt_at is not None
 
     async def test_a_routine_flag_keeps_the_program(self, services: Services) -> None:
         """A routine flag is advised and the program still starts."""

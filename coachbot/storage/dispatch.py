@@ -1,0 +1,198 @@
+"""The queries behind the daily dispatch: the database is the scheduler's truth.
+
+Each user's next prompt time is stored in UTC (indexed). A dispatch tick *claims* the users who
+are due: for each it creates that local day's check-in in state `pending` (one per user and day:
+a unique constraint, so a prompt is claimed at most once whatever happens) and moves the user's
+next prompt time on. The sender then *takes* pending check-ins in small chunks (`sending`, with
+the time taken), sends them, and marks them `sent` with the message id. A check-in left in
+`sending` by a crash is taken again once its lease has run out, so a prompt is never lost; the
+cost is that a message in flight at the moment of the crash may be sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coachbot.domain.schedule import next_prompt_at
+from coachbot.storage.models import CheckIn, User
+from coachbot.storage.repositories import _USER_FIELDS, UserRecord
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claimed: int
+    skipped: int  # missed by more than the allowed lateness (after downtime): not sent
+
+
+@dataclass(frozen=True)
+class DuePrompt:
+    """One prompt to send: the check-in, its user, and the user's latest rating before it."""
+
+    check_in_id: int
+    day: date
+    attempts: int
+    user: UserRecord
+    last_rating_day: date | None
+    last_rating: int | None
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, *, limit: int, max_lateness: timedelta
+) -> ClaimResult:
+    """Create today's pending check-in for up to `limit` due users and move them to tomorrow."""
+    due = (
+        await session.execute(
+            select(User.id, User.reminder_time, User.timezone, User.next_prompt_at)
+            .where(User.next_prompt_at <= now, User.prompts_off.is_(None))
+            .order_by(User.next_prompt_at)
+            .limit(limit)
+        )
+    ).all()
+    if not due:
+        return ClaimResult(0, 0)
+    moves, check_ins, skipped = [], [], 0
+    for user_id, reminder, zone_name, due_at in due:
+        zone = ZoneInfo(zone_name)
+        moves.append({"uid": user_id, "next": next_prompt_at(reminder, zone, now)})
+        if now - due_at > max_lateness:
+            skipped += 1
+            continue
+        check_ins.append({"user_id": user_id, "day": due_at.astimezone(zone).date(),
+                          "prompt_state": PENDING, "due_at": due_at, "send_attempts": 0,
+                          "cleared": False})  # fmt: skip
+    users = User.__table__  # Core: an executemany, not the ORM's bulk update by primary key
+    await session.execute(
+        update(users)
+        .where(users.c.id == bindparam("uid"))
+        .values(next_prompt_at=bindparam("next")),
+        moves,
+    )
+    if check_ins:
+        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(CheckIn).on_conflict_do_nothing(index_elements=["user_id", "day"])
+        await session.execute(statement, check_ins)
+    return ClaimResult(len(check_ins), skipped)
+
+
+async def take_for_sending(
+    session: AsyncSession, now: datetime, *, limit: int, lease: timedelta,
+    not_tried_since: datetime | None = None,
+) -> list[DuePrompt]:  # fmt: skip
+    """Mark up to `limit` pending (or abandoned) check-ins as being sent, and load them.
+
+    `not_tried_since` leaves out prompts whose last attempt (a network failure) was at or after
+    that time: a tick retries a failed prompt at the next tick, not in a tight loop.
+    """
+    fresh = CheckIn.sending_since.is_(None)
+    if not_tried_since is not None:
+        fresh = or_(fresh, CheckIn.sending_since < not_tried_since)
+    takeable = or_(
+        and_(CheckIn.prompt_state == PENDING, fresh),
+        and_(CheckIn.prompt_state == SENDING, CheckIn.sending_since < now - lease),
+    )
+    chosen = select(CheckIn.id).where(takeable).order_by(CheckIn.due_at).limit(limit)
+    taken = (
+        (
+            await session.execute(
+                update(CheckIn)
+                .where(CheckIn.id.in_(chosen.scalar_subquery()), takeable)
+                .values(
+                    prompt_state=SENDING, sending_since=now, send_attempts=CheckIn.send_attempts + 1
+                )  # fmt: skip
+                .returning(CheckIn.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return await load_prompts(session, list(taken))
+
+
+async def load_prompts(session: AsyncSession, check_in_ids: Sequence[int]) -> list[DuePrompt]:
+    """The check-ins with their users and each user's latest rating before that day."""
+    if not check_in_ids:
+        return []
+    earlier = CheckIn.__table__.alias("earlier")
+    last_day = (
+        select(func.max(earlier.c.day))
+        .where(
+            earlier.c.user_id == CheckIn.user_id,
+            earlier.c.day < CheckIn.day,
+            earlier.c.pain.is_not(None),
+        )  # fmt: skip
+        .correlate(CheckIn)
+        .scalar_subquery()
+    )
+    rows = (
+        await session.execute(
+            select(CheckIn.id, CheckIn.day, CheckIn.send_attempts, last_day, User)
+            .join(User, User.id == CheckIn.user_id)
+            .where(CheckIn.id.in_(check_in_ids))
+            .order_by(CheckIn.due_at)
+        )
+    ).all()
+    last_days = {row[0]: row[3] for row in rows}
+    pains = await _pains_on(session, [(row[4].id, row[3]) for row in rows if row[3] is not None])
+    return [
+        DuePrompt(
+            check_in_id=check_in_id,
+            day=day,
+            attempts=attempts,
+            user=UserRecord(**{name: getattr(user, name) for name in _USER_FIELDS}),
+            last_rating_day=last_days[check_in_id],
+            last_rating=pains.get((user.id, last_days[check_in_id])),
+        )  # fmt: skip
+        for check_in_id, day, attempts, _, user in rows
+    ]
+
+
+async def _pains_on(
+    session: AsyncSession, keys: list[tuple[int, date]]
+) -> dict[tuple[int, date], int]:
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(CheckIn.user_id, CheckIn.day, CheckIn.pain).where(
+            or_(*(and_(CheckIn.user_id == user, CheckIn.day == day) for user, day in keys))
+        )
+    )
+    return {(user, day): pain for user, day, pain in rows.all()}
+
+
+async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, int]], now: datetime) -> None:
+    """Record (check-in id, message id) pairs as delivered."""
+    if sent:
+        check_ins = CheckIn.__table__
+        await session.execute(
+            update(check_ins)
+            .where(check_ins.c.id == bindparam("cid"))
+            .values(
+                prompt_state=SENT, prompt_message_id=bindparam("mid"), prompted_at=bindparam("at")
+            ),  # fmt: skip
+            [{"cid": check_in, "mid": message, "at": now} for check_in, message in sent],
+        )
+
+
+async def mark_state(session: AsyncSession, check_in_ids: Sequence[int], state: str) -> None:
+    if check_in_ids:
+        await session.execute(
+            update(CheckIn).where(CheckIn.id.in_(check_in_ids)).values(prompt_state=state)
+        )
+
+
+async def set_prompts_off(session: AsyncSession, user_ids: Sequence[int], reason: str | None,
+                          now: datetime) -> None:  # fmt: skip
+    if user_ids:
+        await session.execute(
+            update(User).where(User.id.in_(user_ids)).values(prompts_off=reason, updated_at=now)
+        )

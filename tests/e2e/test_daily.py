@@ -1,0 +1,276 @@
+"""The daily loop over the emulator: prompts at each user's local time, answers, escalations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from coachbot.bot.app import AnyApplication
+from coachbot.clock import FakeClock
+from coachbot.sandbox.emulator import BotApiEmulator
+from coachbot.scheduler import Dispatcher
+from coachbot.storage.db import Database
+from coachbot.storage.models import CheckIn, User
+from coachbot.testing import EmulatorClient, SandboxUser
+
+from ..factories import ENROLLED, add_enrolled_users
+from .flows import enrol
+
+pytestmark = pytest.mark.e2e
+# The flows' user enrols at 09:00 UTC on 24 Nov with 07:45 in Buenos Aires (UTC-3) = 10:45 UTC.
+DAY1 = datetime(2026, 11, 25, 10, 45, tzinfo=UTC)
+
+
+async def rows(database_url: str, statement: object) -> list[tuple[object, ...]]:
+    db = Database(database_url)
+    async with db.transaction() as session:
+        found = (await session.execute(statement)).all()  # type: ignore[call-overload]
+    await db.dispose()
+    return [tuple(row) for row in found]
+
+
+class TestTheDailyConversation:
+    async def test_enrolled_prompted_rating_day_2_and_a_red_flag(
+        self,
+        bot: AnyApplication,
+        user: SandboxUser,
+        dispatcher: Dispatcher,
+        clock: FakeClock,
+        database_url: str,
+    ) -> None:
+        """Day 1 at 07:45 local: exercises; done + pain 3 recorded in place; day 2; a pain of 8
+        re-asks the red flags and a cold leg brings the emergency advice."""
+        await enrol(user)
+        clock.now = DAY1 - timedelta(minutes=1)
+        assert (await dispatcher.tick()).sent == 0
+        clock.now = DAY1
+        assert (await dispatcher.tick()).sent == 1
+        prompt = await user.wait_for("Day 1 - Protect")
+        assert "Ice and raise the leg" in prompt.text and prompt.button("Full instructions")
+        await user.press("Done")
+        await user.wait_for("Recorded: done.")
+        await user.press("3")
+        edited = await user.wait_for("Recorded: done, pain 3/10.")
+        assert edited.message_id == prompt.message_id  # edited in place, not a new message
+        await user.press("Full instructions")
+        await user.wait_for("Stop if:")
+
+        clock.now = DAY1 + timedelta(days=1)
+        assert (await dispatcher.tick()).sent == 1
+        await user.wait_for("Day 2 - Protect")
+        await user.press("8")
+        await user.wait_for("flared up")
+        rescreen = await user.wait_for("safety questions again")
+        await user.press("2", message_id=rescreen.message_id)  # 2 = cold, pale or blue leg
+        advice = await user.wait_for("emergency number")
+        assert "blood supply" in advice.text
+        pains = await rows(database_url, select(CheckIn.day, CheckIn.pain, CheckIn.adherence)
+                           .order_by(CheckIn.day))  # fmt: skip
+        assert pains == [(date(2026, 11, 25), 3, "done"), (date(2026, 11, 26), 8, None)]
+        status = await rows(database_url, select(User.status))
+        assert status == [("escalated",)]
+
+    async def test_typing_a_number_rates_the_latest_prompt(
+        self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
+        database_url: str,
+    ) -> None:  # fmt: skip
+        """ "4" typed after the prompt is that day's pain."""
+        await enrol(user)
+        clock.now = DAY1
+        await dispatcher.tick()
+        await user.wait_for("Day 1")
+        await user.send("4")
+        await user.wait_for("Recorded: pain 4/10.")
+        assert await rows(database_url, select(CheckIn.pain)) == [(4,)]
+
+    async def test_a_late_rating_belongs_to_its_own_day_and_a_second_press_corrects(
+        self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
+        database_url: str,
+    ) -> None:  # fmt: skip
+        """Day 1's buttons pressed after day 2's prompt rate day 1; pressing again replaces it."""
+        await enrol(user)
+        clock.now = DAY1
+        await dispatcher.tick()
+        day1 = await user.wait_for("Day 1")
+        clock.now = DAY1 + timedelta(days=1)
+        await dispatcher.tick()
+        await user.wait_for("Day 2")
+        await user.press("5", message_id=day1.message_id)
+        await user.wait_for("pain 5/10")
+        await user.press("2", message_id=day1.message_id)
+        await user.wait_for("pain 2/10")
+        found = await rows(database_url, select(CheckIn.day, CheckIn.pain).order_by(CheckIn.day))
+        assert found == [(date(2026, 11, 25), 2), (date(2026, 11, 26), None)]
+
+    async def test_commands(
+        self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
+    ) -> None:  # fmt: skip
+        """/today shows the plan; /pause stops prompts, /resume brings them; /time changes it."""
+        await enrol(user)
+        clock.now = DAY1 + timedelta(hours=2)
+        await dispatcher.tick()
+        await user.wait_for("Day 1")
+        await user.send("/today")
+        await user.wait_for("Day 1 - Protect")
+        await user.send("/pause")
+        await user.wait_for("paused")
+        clock.now = DAY1 + timedelta(days=1)
+        assert (await dispatcher.tick()).sent == 0
+        await user.send("/resume")
+        await user.wait_for("back on")
+        await user.send("/time")
+        await user.wait_for("from now on")
+        await user.send("21:30")
+        await user.wait_for("now comes at 21:30")
+        await user.send("/settings")
+        settings = await user.wait_for("Your settings")
+        assert "21:30" in settings.text and "Prompts: on" in settings.text
+
+
+class TestScheduling:
+    @pytest.mark.parametrize(
+        ("zone", "reminder", "day", "expected_utc"),
+        [
+            ("Europe/London", time(8), date(2026, 11, 26), datetime(2026, 11, 26, 8, tzinfo=UTC)),
+            ("Asia/Tokyo", time(8), date(2026, 11, 26), datetime(2026, 11, 25, 23, tzinfo=UTC)),
+            ("America/Los_Angeles", time(20), date(2026, 11, 25),
+             datetime(2026, 11, 26, 4, tzinfo=UTC)),
+        ],
+    )  # fmt: skip
+    async def test_each_user_at_their_own_local_time(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str, zone: str, reminder: time, day: date,
+        expected_utc: datetime,
+    ) -> None:  # fmt: skip
+        """A prompt goes out at the user's reminder time in their zone, not a minute before."""
+        await add_enrolled_users(database_url, [501], enrolled_at=ENROLLED, zone=zone,
+                                 reminder=reminder)  # fmt: skip
+        emulator.open_private_chats([501])
+        clock.now = expected_utc - timedelta(seconds=1)
+        assert (await dispatcher.tick()).sent == 0
+        clock.now = expected_utc
+        assert (await dispatcher.tick()).sent == 1
+        assert await rows(database_url, select(CheckIn.day)) == [(day,)]
+
+    @pytest.mark.parametrize(
+        ("enrolled", "day", "expected_utc"),
+        [
+            # 29 March 2026: 01:30 does not exist in London; sent at 02:30 BST = 01:30 UTC.
+            (datetime(2026, 3, 28, 12, tzinfo=UTC), date(2026, 3, 29),
+             datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),
+            # 25 October 2026: 01:30 happens twice; sent once, at the first (BST) one.
+            (datetime(2026, 10, 24, 12, tzinfo=UTC), date(2026, 10, 25),
+             datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+        ],
+        ids=["spring-forward", "fall-back"],
+    )  # fmt: skip
+    async def test_daylight_saving_transitions(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str, enrolled: datetime, day: date,
+        expected_utc: datetime,
+    ) -> None:  # fmt: skip
+        """01:30 London across both transitions: exactly one prompt that night, at the right time,
+        and the next day's at 01:30 local again."""
+        await add_enrolled_users(database_url, [502], enrolled_at=enrolled, reminder=time(1, 30))
+        emulator.open_private_chats([502])
+        clock.now = expected_utc - timedelta(seconds=1)
+        assert (await dispatcher.tick()).sent == 0
+        sent = 0
+        for minutes in range(0, 181, 15):  # tick through the next three hours
+            clock.now = expected_utc + timedelta(minutes=minutes)
+            sent += (await dispatcher.tick()).sent
+        assert sent == 1
+        (next_at,) = (await rows(database_url, select(User.next_prompt_at)))[0]
+        assert isinstance(next_at, datetime)
+        local = next_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/London"))
+        assert (local.date(), local.time()) == (day + timedelta(days=1), time(1, 30))
+
+    async def test_missed_for_hours_is_skipped_recent_is_sent(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str,
+    ) -> None:  # fmt: skip
+        """After downtime: 2 hours late is still sent; 4 hours late is skipped (no stale burst)."""
+        await add_enrolled_users(database_url, [601], enrolled_at=ENROLLED, reminder=time(8))
+        await add_enrolled_users(database_url, [602], enrolled_at=ENROLLED, reminder=time(6))
+        emulator.open_private_chats([601, 602])
+        clock.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+        report = await dispatcher.tick()
+        assert (report.sent, report.skipped_late) == (1, 1)
+        assert emulator.sent_messages_per_chat() == {601: 1}
+
+
+class TestDelivery:
+    async def test_a_batch_larger_than_the_rate_limit_drains_without_429(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str,
+    ) -> None:  # fmt: skip
+        """70 users due at once under Telegram's 30 a second: all delivered, none refused."""
+        emulator.enforce_rate_limits = True
+        users = range(1000, 1070)
+        await add_enrolled_users(database_url, users, enrolled_at=ENROLLED)
+        emulator.open_private_chats(users)
+        clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+        report = await dispatcher.tick()
+        assert report.sent == 70
+        assert emulator.too_many_requests_count == 0
+        assert emulator.sent_messages_per_chat() == dict.fromkeys(users, 1)
+
+    async def test_a_user_who_blocked_the_bot_is_not_prompted_again(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str, client: EmulatorClient,
+    ) -> None:  # fmt: skip
+        """403: marked blocked, skipped the next day; /start after unblocking brings them back."""
+        await add_enrolled_users(database_url, [701], enrolled_at=ENROLLED)
+        emulator.open_private_chats([701])
+        emulator.set_blocked(701)
+        clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+        assert (await dispatcher.tick()).blocked == 1
+        assert await rows(database_url, select(User.prompts_off)) == [("blocked",)]
+        emulator.set_blocked(701, False)
+        person = client.user(701)
+        await person.send("/start")
+        await person.press("Keep my program")
+        await person.wait_for("carries on")
+        clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+        assert (await dispatcher.tick()).sent == 1
+
+    async def test_a_network_error_is_retried_not_lost(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str,
+    ) -> None:  # fmt: skip
+        """A 502 from the Bot API puts the prompt back; the next tick delivers it, once."""
+        await add_enrolled_users(database_url, [801], enrolled_at=ENROLLED)
+        emulator.open_private_chats([801])
+        emulator.fail_next("sendMessage", error_code=502, description="Bad Gateway")
+        clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+        first = await dispatcher.tick()
+        assert (first.sent, first.retried) == (0, 1)
+        clock.advance(seconds=5)
+        assert (await dispatcher.tick()).sent == 1
+        assert emulator.sent_messages_per_chat() == {801: 1}
+
+    async def test_a_crash_mid_dispatch_loses_no_prompt(
+        self, bot: AnyApplication, emulator: BotApiEmulator, clock: FakeClock,
+        database_url: str,
+    ) -> None:  # fmt: skip
+        """Prompts taken for sending by a process that died are sent by the next one after the
+        lease; everything else exactly once."""
+        from coachbot.storage import dispatch
+
+        services = bot.bot_data["services"]
+        users = range(900, 920)
+        await add_enrolled_users(database_url, users, enrolled_at=ENROLLED)
+        emulator.open_private_chats(users)
+        clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+        async with services.db.transaction() as session:  # the first process claims and takes 4
+            await dispatch.claim_due(session, clock(), limit=100, max_lateness=timedelta(hours=3))
+            taken = await dispatch.take_for_sending(session, clock(), limit=4,
+                                                    lease=timedelta(minutes=2))  # fmt: skip
+        assert len(taken) == 4  # ... and dies before sending them
+        restarted = Dispatcher(services, bot.bot, clock)
+        assert (await restarted.tick()).sent == 16  # the others; the 4 are under lease
+        clock.advance(minutes=3)
+        assert (await restarted.tick()).sent == 4
+        assert emulator.sent_messages_per_chat() == dict.fromkeys(users, 1)
