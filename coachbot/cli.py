@@ -56,9 +56,12 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     dispatch = DispatchConfig(
         interval=settings.dispatch_interval_seconds,
         concurrency=settings.dispatch_concurrency,
+        max_unrecorded=settings.dispatch_max_unrecorded,
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
     )
-    application = build_application(token, settings.api_root, services, dispatch=dispatch)
+    application = build_application(
+        token, settings.api_root, services, dispatch=dispatch, max_rate=settings.telegram_max_rate
+    )
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 

@@ -33,9 +33,12 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0:8443"
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Telegram allows about 30 messages a second overall; a local Bot API server may allow more.
+    telegram_max_rate: float = Field(default=30.0, gt=0)
     dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     dispatch_concurrency: int = Field(default=4, ge=1, le=16)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
+    dispatch_max_unrecorded: int = Field(default=8, ge=1, le=64)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -8,9 +8,9 @@ from __future__ import annotations
 import html
 import string
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -120,19 +120,26 @@ class Content(BaseModel):
     commands: tuple[Command, ...]
     messages: Messages
 
+    @cached_property
+    def _by_id(self) -> dict[tuple[str, str], Any]:
+        """Items by (kind, id): prompts look them up thousands of times a second."""
+        kinds = (("injury", self.injuries), ("red_flag", self.red_flags),
+                 ("phase", self.phases), ("exercise", self.exercises))  # fmt: skip
+        return {(kind, item.id): item for kind, items in kinds for item in items}
+
     def injury(self, injury_id: str) -> Injury:
-        return next(injury for injury in self.injuries if injury.id == injury_id)
+        return cast(Injury, self._by_id[("injury", injury_id)])
 
     def red_flag(self, flag_id: str) -> RedFlag:
-        return next(flag for flag in self.red_flags if flag.id == flag_id)
+        return cast(RedFlag, self._by_id[("red_flag", flag_id)])
 
     def phase(self, phase_id: str) -> Phase:
-        return next(phase for phase in self.phases if phase.id == phase_id)
+        return cast(Phase, self._by_id[("phase", phase_id)])
 
     def exercise(self, exercise_id: str) -> Exercise:
-        return next(exercise for exercise in self.exercises if exercise.id == exercise_id)
+        return cast(Exercise, self._by_id[("exercise", exercise_id)])
 
-    @property
+    @cached_property
     def levels(self) -> dict[str, Level]:
         """Each red flag's level, by id (what the rules need of the red flags)."""
         return {flag.id: flag.level for flag in self.red_flags}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Bot
@@ -31,8 +31,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class DispatchConfig:
     interval: float = 5.0  # seconds between ticks
-    claim_batch: int = 1000  # users claimed per transaction
+    claim_batch: int = 200  # users claimed per transaction (bounds the event loop's stalls)
+    take_batch: int = 100  # prompts taken for sending per transaction
     concurrency: int = 4  # prompts in flight at once (httpx slows down past about 8)
+    # Prompts sent but not yet on record, at most: what a crash at the worst moment can make
+    # Telegram deliver twice. 1 (with concurrency 1) gives "at most one duplicate per kill".
+    max_unrecorded: int = 8
     lease: timedelta = timedelta(minutes=2)  # a prompt left "sending" this long is taken again
     max_lateness: timedelta = timedelta(hours=3)  # older missed prompts are skipped, not sent
     max_attempts: int = 5  # network failures before a prompt is given up
@@ -47,17 +51,18 @@ class TickReport:
     failed: int = 0
     blocked: int = 0
     paused: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Results:
-    sent: list[tuple[int, int]] = field(default_factory=list)
-    retry: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    blocked_users: list[int] = field(default_factory=list)
-    silent_users: list[int] = field(default_factory=list)
+# What became of one prompt: (how, check-in id, message id or user id).
+_Result = tuple[str, int, int]
+SENT, RETRY, FAILED, SKIPPED, BLOCKED, SILENT = (
+    "sent",
+    "retry",
+    "failed",
+    "skipped",
+    "blocked",
+    "silent",
+)
 
 
 class Dispatcher:
@@ -71,7 +76,7 @@ class Dispatcher:
         self.config = config or DispatchConfig()
 
     async def tick(self) -> TickReport:
-        """Claim everything due, then send what is pending, chunk by chunk."""
+        """Claim everything due, then send what is pending."""
         report = TickReport()
         db, config = self._services.db, self.config
         started = self._clock()
@@ -86,37 +91,84 @@ class Dispatcher:
         while True:
             async with db.transaction() as session:
                 prompts = await dispatch.take_for_sending(
-                    session, self._clock(), limit=config.concurrency, lease=config.lease,
+                    session, self._clock(), limit=config.take_batch, lease=config.lease,
                     not_tried_since=started,
                 )  # fmt: skip
             if not prompts:
                 return report
-            await self._send_chunk(prompts, report)
+            await self._send_all(prompts, report)
 
-    async def _send_chunk(self, prompts: list[DuePrompt], report: TickReport) -> None:
-        reminders = await self._services.daily.routine_reminders(prompts)
-        results = _Results()
-        await asyncio.gather(*(self._send(p, reminders.get(p.check_in_id, ()), results)
-                               for p in prompts))  # fmt: skip
+    async def _send_all(self, prompts: list[DuePrompt], report: TickReport) -> None:
+        """`concurrency` workers send; one recorder commits what they did as it happens.
+
+        A send starts only while fewer than `max_unrecorded` sent prompts wait for their commit,
+        so a crash can make Telegram deliver at most that many prompts twice, whatever the
+        batch size.
+        """
+        queue = iter(prompts)
+        done: asyncio.Queue[_Result | None] = asyncio.Queue()
+        unrecorded = asyncio.Semaphore(self.config.max_unrecorded)
+
+        async def worker() -> None:
+            for prompt in queue:
+                await unrecorded.acquire()  # released once this prompt's result is committed
+                await done.put(await self._send(prompt))
+
+        recorder = asyncio.create_task(self._record(done, unrecorded, report))
+        try:
+            await asyncio.gather(*(worker() for _ in range(self.config.concurrency)))
+        finally:
+            await done.put(None)
+            await recorder
+
+    async def _record(
+        self, done: asyncio.Queue[_Result | None], unrecorded: asyncio.Semaphore,
+        report: TickReport,
+    ) -> None:  # fmt: skip
+        """Commit results as they come, several to a transaction when several are ready."""
+        finished = False
+        while not finished:
+            batch = [await done.get()]
+            while not done.empty():
+                batch.append(done.get_nowait())
+            finished = None in batch
+            results = [result for result in batch if result is not None]
+            if results:
+                try:
+                    await self._commit(results, report)
+                finally:
+                    for _ in results:
+                        unrecorded.release()
+
+    async def _commit(self, results: list[_Result], report: TickReport) -> None:
+        by_kind: dict[str, list[tuple[int, int]]] = {}
+        for kind, check_in, extra in results:
+            by_kind.setdefault(kind, []).append((check_in, extra))
         now = self._clock()
-        async with self._services.db.transaction() as session:
-            await dispatch.mark_sent(session, results.sent, now)
-            await dispatch.mark_state(session, results.retry, dispatch.PENDING)
-            await dispatch.mark_state(session, results.failed, dispatch.FAILED)
-            await dispatch.mark_state(session, results.skipped, "skipped")
-            await dispatch.set_prompts_off(session, results.blocked_users, "blocked", now)
-            await dispatch.set_prompts_off(session, results.silent_users, "silent", now)
-        report.sent += len(results.sent)
-        report.retried += len(results.retry)
-        report.failed += len(results.failed)
-        report.blocked += len(results.blocked_users)
-        report.paused += len(results.silent_users)
 
-    async def _send(self, prompt: DuePrompt, reminders: tuple[str, ...], results: _Results) -> None:
-        decision = self._services.daily.decide(prompt, reminders)
+        def ids(kind: str) -> list[int]:
+            return [check_in for check_in, _ in by_kind.get(kind, [])]
+
+        # A Core connection, not an ORM session: this commit runs once per few prompts.
+        async with self._services.db.engine.begin() as session:
+            await dispatch.mark_sent(session, by_kind.get(SENT, []), now)
+            await dispatch.mark_state(session, ids(RETRY), dispatch.PENDING)
+            await dispatch.mark_state(session, ids(FAILED) + ids(BLOCKED), dispatch.FAILED)
+            await dispatch.mark_state(session, ids(SKIPPED) + ids(SILENT), "skipped")
+            await dispatch.set_prompts_off(session, [u for _, u in by_kind.get(BLOCKED, [])],
+                                           "blocked", now)  # fmt: skip
+            await dispatch.set_prompts_off(session, [u for _, u in by_kind.get(SILENT, [])],
+                                           "silent", now)  # fmt: skip
+        report.sent += len(ids(SENT))
+        report.retried += len(ids(RETRY))
+        report.failed += len(ids(FAILED)) + len(ids(BLOCKED))
+        report.blocked += len(ids(BLOCKED))
+        report.paused += len(ids(SILENT))
+
+    async def _send(self, prompt: DuePrompt) -> _Result:
+        decision = self._services.daily.decide(prompt)
         if decision.reply is None:
-            results.skipped.append(prompt.check_in_id)
-            return
+            return (SKIPPED, prompt.check_in_id, 0)
         try:
             message = await self._bot.send_message(
                 prompt.user.chat_id, decision.reply.text, parse_mode=ParseMode.HTML,
@@ -124,27 +176,19 @@ class Dispatcher:
             )  # fmt: skip
         except Forbidden:
             log.info("user %s blocked the bot; prompts stop", prompt.user.id)
-            results.blocked_users.append(prompt.user.id)
-            results.failed.append(prompt.check_in_id)
+            return (BLOCKED, prompt.check_in_id, prompt.user.id)
         except BadRequest as exc:
             log.warning("prompt %s refused: %s", prompt.check_in_id, exc.message)
             if "chat not found" in exc.message.lower():
-                results.blocked_users.append(prompt.user.id)
-            results.failed.append(prompt.check_in_id)
+                return (BLOCKED, prompt.check_in_id, prompt.user.id)
+            return (FAILED, prompt.check_in_id, 0)
         except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
-            log.info(
-                "prompt %s not delivered (%s); retrying", prompt.check_in_id, type(exc).__name__
-            )
-            if prompt.attempts >= self.config.max_attempts:
-                results.failed.append(prompt.check_in_id)
-            else:
-                results.retry.append(prompt.check_in_id)
+            log.info("prompt %s not delivered (%s)", prompt.check_in_id, type(exc).__name__)
+            gave_up = prompt.attempts >= self.config.max_attempts
+            return (FAILED if gave_up else RETRY, prompt.check_in_id, 0)
         except TelegramError as exc:
             log.error("prompt %s failed: %s", prompt.check_in_id, type(exc).__name__)
-            results.failed.append(prompt.check_in_id)
-        else:
-            if decision.pause:
-                results.silent_users.append(prompt.user.id)
-                results.skipped.append(prompt.check_in_id)
-            else:
-                results.sent.append((prompt.check_in_id, message.message_id))
+            return (FAILED, prompt.check_in_id, 0)
+        if decision.pause:
+            return (SILENT, prompt.check_in_id, prompt.user.id)
+        return (SENT, prompt.check_in_id, message.message_id)

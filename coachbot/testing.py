@@ -20,10 +20,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, time
 from types import TracebackType
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import insert, select
+
+from coachbot.content import default_content
+from coachbot.domain.course import begin
+from coachbot.domain.schedule import first_prompt_at
+from coachbot.domain.triage import IntakeFacts
+from coachbot.storage.db import Database
+from coachbot.storage.models import Escalation as EscalationRow
+from coachbot.storage.models import RedFlagAnswer, User
 
 __all__ = ["BotEvent", "Button", "EmulatorClient", "FileInfo", "SandboxUser"]
 
@@ -356,3 +367,56 @@ def _callback_data(button: dict[str, str]) -> str:
     if "callback_data" not in button:
         raise AssertionError(f"button {button['text']!r} has no callback_data: {button}")
     return button["callback_data"]
+
+
+EIGHT_AM = time(8, 0)
+
+
+async def add_enrolled_users(
+    database_url: str, user_ids: range | list[int], *, enrolled_at: datetime,
+    zone: str = "Europe/London", reminder: time = EIGHT_AM, injury: str = "hamstring_contusion",
+    baseline_pain: int = 4, due: datetime | None = None, intake_red_flags: tuple[str, ...] = (),
+) -> None:  # fmt: skip
+    """Add users who finished enrolment at `enrolled_at`, straight into the database (for
+    scheduling tests and benchmarks), in the state the course rules give their intake; their
+    first prompt is at `due` or at their `reminder` time the next day."""
+    facts = IntakeFacts(injury=injury, age=30, onset="sudden", onset_days_ago=1,
+                        location="middle", baseline_pain=baseline_pain)  # fmt: skip
+    course = begin(facts, intake_red_flags, default_content().levels)
+    due = due or first_prompt_at(reminder, ZoneInfo(zone), enrolled_at, enrolled_at)
+    local_day = enrolled_at.astimezone(ZoneInfo(zone)).date()
+
+    def row(uid: int) -> dict[str, object]:
+        return {
+            "telegram_user_id": uid, "chat_id": uid, "status": course.status.value,
+            "enrolment_step": None, "consented_at": enrolled_at, "injury": injury, "age": facts.age,
+            "onset": facts.onset, "onset_days_ago": facts.onset_days_ago,
+            "location": facts.location, "grade": None, "baseline_pain": baseline_pain,
+            "phase": course.phase, "phase_since": local_day, "reminder_time": reminder,
+            "timezone": zone, "next_prompt_at": due, "enrolled_at": enrolled_at,
+            "created_at": enrolled_at, "updated_at": enrolled_at,
+        }  # fmt: skip
+
+    chunk = 5000  # rows built a chunk at a time: 100 000 users must not inflate the caller's RSS
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            for start in range(0, len(user_ids), chunk):
+                batch = [row(uid) for uid in user_ids[start : start + chunk]]
+                await session.execute(insert(User), batch)
+            if intake_red_flags:
+                ids = (await session.execute(
+                    select(User.id).where(User.telegram_user_id.in_(list(user_ids)))
+                )).scalars().all()  # fmt: skip
+                await session.execute(insert(RedFlagAnswer), [
+                    {"user_id": user_id, "flag_id": flag, "answer": True, "screening": "intake",
+                     "day": local_day, "answered_at": enrolled_at}
+                    for user_id in ids for flag in intake_red_flags
+                ])  # fmt: skip
+                await session.execute(insert(EscalationRow), [
+                    {"user_id": user_id, "level": e.level.value, "reason": e.reason,
+                     "program_day": 0, "cause": "intake answer: yes", "raised_at": enrolled_at}
+                    for user_id in ids for e in course.escalations
+                ])  # fmt: skip
+    finally:
+        await db.dispose()

@@ -27,7 +27,8 @@ from coachbot.scheduler import DispatchConfig, Dispatcher
 from coachbot.services.container import Services
 
 log = logging.getLogger(__name__)
-RATE_LIMITER_RETRIES = 3
+RATE_LIMITER_RETRIES = 3  # AIORateLimiter retries nothing by default: RetryAfter would reach us
+TELEGRAM_MAX_RATE = 30.0  # messages a second, overall
 DISPATCHER_KEY = "dispatcher"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -80,6 +81,7 @@ def build_application(
     *,
     dispatch: DispatchConfig | None = None,
     clock: Clock = system_clock,
+    max_rate: float = TELEGRAM_MAX_RATE,
 ) -> AnyApplication:
     """The bot, talking to the Bot API at `api_root` (Telegram, a local server or the emulator)."""
     cap_third_party_loggers()
@@ -88,7 +90,15 @@ def build_application(
         .token(token)
         .base_url(f"{api_root}/bot")
         .base_file_url(f"{api_root}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMITER_RETRIES))
+        .rate_limiter(
+            # One request per 1/rate seconds, not `rate` at once then `rate` a second: a burst
+            # at the start of a big dispatch would exceed Telegram's limit in its first second.
+            AIORateLimiter(
+                overall_max_rate=1,
+                overall_time_period=1 / max_rate,
+                max_retries=RATE_LIMITER_RETRIES,
+            )  # fmt: skip
+        )
         .post_init(_post_init)
         .post_shutdown(_close_services)
         .build()

@@ -1467,6 +1467,20 @@ class BotApiEmulator:
             user = self._users.setdefault(user_id, _User(user_id, "User"))
             self._chats.setdefault(user_id, _new_chat(user_id, "private", user))
 
+    async def _open_chats(self, body: JsonDict) -> JsonDict:
+        user_ids = body.get("user_ids")
+        if not isinstance(user_ids, list) or not all(
+            isinstance(u, int) and u > 0 for u in user_ids
+        ):
+            raise _SandboxError(400, "user_ids: a list of positive user ids")
+        self.open_private_chats(user_ids)
+        return {"opened": len(user_ids)}
+
+    async def _stats(self, _query: JsonDict) -> JsonDict:
+        per_chat = self.sent_messages_per_chat()
+        return {"sent": sum(per_chat.values()), "chats": len(per_chat),
+                "too_many_requests": self.too_many_requests_count}  # fmt: skip
+
     def sent_messages_per_chat(self) -> dict[int, int]:
         """How many messages the bot sent successfully into each chat."""
         counts: dict[int, int] = {}
@@ -1479,8 +1493,8 @@ class BotApiEmulator:
     def sandbox_route(self, verb: str, action: str) -> _SandboxRoute | None:
         """The handler of ``<verb> /_sandbox/<action>``, JSON in and out.
 
-        POST send, edit, press (``"forge": true`` is test-only), block, faults;
-        GET events (long poll), messages, requests, rejected; files are served separately.
+        POST send, edit, press (``"forge": true`` is test-only), block, faults, chats;
+        GET events (long poll), messages, requests, rejected, stats; files are served separately.
         """
         routes: dict[tuple[str, str], _SandboxRoute] = {
             ("POST", "send"): self._user_send,
@@ -1488,6 +1502,8 @@ class BotApiEmulator:
             ("POST", "press"): self._user_press,
             ("POST", "block"): self._user_block,
             ("POST", "faults"): self._add_fault,
+            ("POST", "chats"): self._open_chats,
+            ("GET", "stats"): self._stats,
             ("GET", "events"): self._bot_events,
             ("GET", "messages"): self._chat_messages,
             ("GET", "requests"): self._recorded_requests,

@@ -21,7 +21,6 @@ from coachbot.domain import intake
 from coachbot.domain.course import NUDGE_AFTER_DAYS, PAUSE_AFTER_DAYS, Course
 from coachbot.domain.phases import Status
 from coachbot.domain.schedule import first_prompt_at, next_prompt_at
-from coachbot.domain.triage import Level
 from coachbot.services.course import CourseService, DayOutcome, enrolment_date, intake_facts
 from coachbot.services.enrolment import EnrolmentService, Who, pain_keyboard
 from coachbot.services.replies import Button, Choice, Keyboard, Outcome, Reply, rows
@@ -30,7 +29,6 @@ from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.dispatch import DuePrompt
 from coachbot.storage.models import CheckIn
-from coachbot.storage.models import Escalation as EscalationRow
 
 DID, PAIN, INFO, CLEARED, FLAG = "did", "pain", "info", "cleared", "flag"
 DAILY_KINDS = frozenset({DID, PAIN, INFO, CLEARED, FLAG})
@@ -63,9 +61,12 @@ class DailyService:
 
     # The prompt ------------------------------------------------------------------------------
 
-    def decide(self, due: DuePrompt, routine_reasons: tuple[str, ...] = ()) -> PromptDecision:
-        """The prompt for a due check-in, or a pause after a week of silence (rule 9)."""
+    def decide(self, due: DuePrompt) -> PromptDecision:
+        """The prompt for a due check-in, or a pause after a week of silence (rule 9). A routine
+        escalation is reminded in the prompt 7 days after it was raised (rule 1)."""
         course, number = self._snapshot(due)
+        routine_reasons = [reason for day, reason in due.routine_escalations
+                           if number - day == ROUTINE_REMINDER_DAYS]  # fmt: skip
         last = course.ratings[-1][0]
         silent = number - 1 - last
         if course.status is Status.ACTIVE and silent >= PAUSE_AFTER_DAYS:
@@ -132,27 +133,6 @@ class DailyService:
         if reason == "referral_injury":
             return self._m.render(f"reason_referral_{due.user.injury}")
         return self._m.render(f"reason_{reason}")
-
-    async def routine_reminders(self, prompts: list[DuePrompt]) -> dict[int, tuple[str, ...]]:
-        """For each check-in, the routine escalations raised exactly 7 days before its day."""
-        if not prompts:
-            return {}
-        async with self._db.transaction() as session:
-            rows_ = (await session.execute(
-                select(EscalationRow.user_id, EscalationRow.program_day, EscalationRow.reason)
-                .where(EscalationRow.user_id.in_({p.user.id for p in prompts}),
-                       EscalationRow.level == Level.ROUTINE.value,
-                       EscalationRow.resolved_at.is_(None))
-            )).all()  # fmt: skip
-        found: dict[int, tuple[str, ...]] = {}
-        for due in prompts:
-            number = (due.day - enrolment_date(due.user)).days
-            found[due.check_in_id] = tuple(
-                reason
-                for user_id, day, reason in rows_
-                if user_id == due.user.id and number - day == ROUTINE_REMINDER_DAYS
-            )
-        return found
 
     # Answers ---------------------------------------------------------------------------------
 

@@ -319,9 +319,9 @@ class EnrolmentService:
         m = self._messages
         if step.startswith(SETTING):
             base = step.removeprefix(SETTING)
-            _, buttons = self._question_parts(base)
+            _, base_buttons = self._question_parts(base)
             moved = tuple(tuple(Button(b.label, Choice(step, b.choice.value)) for b in row)
-                          for row in buttons)  # fmt: skip
+                          for row in base_buttons)  # fmt: skip
             key = "ask_new_time" if base == intake.REMINDER_TIME else "ask_new_timezone"
             return m.render(key), moved
         flag = intake.red_flag_of(step)

@@ -14,15 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from coachbot.domain.schedule import next_prompt_at
-from coachbot.storage.models import CheckIn, User
+from coachbot.storage.models import CheckIn, Escalation, User
 from coachbot.storage.repositories import _USER_FIELDS, UserRecord
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -44,6 +45,7 @@ class DuePrompt:
     user: UserRecord
     last_rating_day: date | None
     last_rating: int | None
+    routine_escalations: tuple[tuple[int, str], ...] = ()  # (program day, reason), open
 
 
 async def claim_due(
@@ -62,6 +64,7 @@ async def claim_due(
         return ClaimResult(0, 0)
     moves, check_ins, skipped = [], [], 0
     for user_id, reminder, zone_name, due_at in due:
+        assert reminder is not None and zone_name is not None and due_at is not None
         zone = ZoneInfo(zone_name)
         moves.append({"uid": user_id, "next": next_prompt_at(reminder, zone, now)})
         if now - due_at > max_lateness:
@@ -70,7 +73,7 @@ async def claim_due(
         check_ins.append({"user_id": user_id, "day": due_at.astimezone(zone).date(),
                           "prompt_state": PENDING, "due_at": due_at, "send_attempts": 0,
                           "cleared": False})  # fmt: skip
-    users = User.__table__  # Core: an executemany, not the ORM's bulk update by primary key
+    users = cast(Table, User.__table__)  # Core: an executemany, not the ORM's bulk update by key
     await session.execute(
         update(users)
         .where(users.c.id == bindparam("uid"))
@@ -78,7 +81,8 @@ async def claim_due(
         moves,
     )
     if check_ins:
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = insert(CheckIn).on_conflict_do_nothing(index_elements=["user_id", "day"])
         await session.execute(statement, check_ins)
     return ClaimResult(len(check_ins), skipped)
@@ -93,7 +97,7 @@ async def take_for_sending(
     `not_tried_since` leaves out prompts whose last attempt (a network failure) was at or after
     that time: a tick retries a failed prompt at the next tick, not in a tight loop.
     """
-    fresh = CheckIn.sending_since.is_(None)
+    fresh: ColumnElement[bool] = CheckIn.sending_since.is_(None)
     if not_tried_since is not None:
         fresh = or_(fresh, CheckIn.sending_since < not_tried_since)
     takeable = or_(
@@ -119,60 +123,76 @@ async def take_for_sending(
 
 
 async def load_prompts(session: AsyncSession, check_in_ids: Sequence[int]) -> list[DuePrompt]:
-    """The check-ins with their users and each user's latest rating before that day."""
+    """The check-ins with their users, each user's latest rating before that day, and their
+    open routine escalations (one query for the prompts, one for the escalations)."""
     if not check_in_ids:
         return []
     earlier = CheckIn.__table__.alias("earlier")
-    last_day = (
-        select(func.max(earlier.c.day))
+    latest = (
+        select(earlier.c.day, earlier.c.pain)
         .where(
             earlier.c.user_id == CheckIn.user_id,
             earlier.c.day < CheckIn.day,
             earlier.c.pain.is_not(None),
         )  # fmt: skip
+        .order_by(earlier.c.day.desc())
+        .limit(1)
         .correlate(CheckIn)
-        .scalar_subquery()
     )
+    last_day = latest.with_only_columns(earlier.c.day).scalar_subquery()
+    last_pain = latest.with_only_columns(earlier.c.pain).scalar_subquery()
     rows = (
         await session.execute(
-            select(CheckIn.id, CheckIn.day, CheckIn.send_attempts, last_day, User)
+            select(CheckIn.id, CheckIn.day, CheckIn.send_attempts, last_day, last_pain, User)
             .join(User, User.id == CheckIn.user_id)
             .where(CheckIn.id.in_(check_in_ids))
             .order_by(CheckIn.due_at)
         )
     ).all()
-    last_days = {row[0]: row[3] for row in rows}
-    pains = await _pains_on(session, [(row[4].id, row[3]) for row in rows if row[3] is not None])
+    typed = [cast(tuple[int, date, int, date | None, int | None, User], tuple(row)) for row in rows]
+    routine = await _routine_escalations(session, {row[5].id for row in typed})
     return [
         DuePrompt(
             check_in_id=check_in_id,
             day=day,
             attempts=attempts,
             user=UserRecord(**{name: getattr(user, name) for name in _USER_FIELDS}),
-            last_rating_day=last_days[check_in_id],
-            last_rating=pains.get((user.id, last_days[check_in_id])),
+            last_rating_day=rated_day,
+            last_rating=rated_pain,
+            routine_escalations=routine.get(user.id, ()),
         )  # fmt: skip
-        for check_in_id, day, attempts, _, user in rows
+        for check_in_id, day, attempts, rated_day, rated_pain, user in typed
     ]
 
 
-async def _pains_on(
-    session: AsyncSession, keys: list[tuple[int, date]]
-) -> dict[tuple[int, date], int]:
-    if not keys:
+async def _routine_escalations(
+    session: AsyncSession, user_ids: set[int]
+) -> dict[int, tuple[tuple[int, str], ...]]:
+    """Open routine escalations, as (program day, reason), by user."""
+    if not user_ids:
         return {}
     rows = await session.execute(
-        select(CheckIn.user_id, CheckIn.day, CheckIn.pain).where(
-            or_(*(and_(CheckIn.user_id == user, CheckIn.day == day) for user, day in keys))
-        )
+        select(Escalation.user_id, Escalation.program_day, Escalation.reason)
+        .where(
+            Escalation.user_id.in_(user_ids),
+            Escalation.level == "routine",
+            Escalation.resolved_at.is_(None),
+        )  # fmt: skip
+        .order_by(Escalation.id)
     )
-    return {(user, day): pain for user, day, pain in rows.all()}
+    found: dict[int, tuple[tuple[int, str], ...]] = {}
+    for user_id, day, reason in rows.all():
+        found[user_id] = (*found.get(user_id, ()), (day, reason))
+    return found
 
 
-async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, int]], now: datetime) -> None:
+Executor = AsyncSession | AsyncConnection  # the marks run on either
+
+
+async def mark_sent(session: Executor, sent: Sequence[tuple[int, int]], now: datetime) -> None:
     """Record (check-in id, message id) pairs as delivered."""
     if sent:
-        check_ins = CheckIn.__table__
+        check_ins = cast(Table, CheckIn.__table__)
         await session.execute(
             update(check_ins)
             .where(check_ins.c.id == bindparam("cid"))
@@ -183,14 +203,14 @@ async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, int]], now:
         )
 
 
-async def mark_state(session: AsyncSession, check_in_ids: Sequence[int], state: str) -> None:
+async def mark_state(session: Executor, check_in_ids: Sequence[int], state: str) -> None:
     if check_in_ids:
         await session.execute(
             update(CheckIn).where(CheckIn.id.in_(check_in_ids)).values(prompt_state=state)
         )
 
 
-async def set_prompts_off(session: AsyncSession, user_ids: Sequence[int], reason: str | None,
+async def set_prompts_off(session: Executor, user_ids: Sequence[int], reason: str | None,
                           now: datetime) -> None:  # fmt: skip
     if user_ids:
         await session.execute(

@@ -20,20 +20,24 @@ HAZARDS = (
 REFERENCE = re.compile(r"`(tests/[\w/]+\.py)::([\w:]+)`")
 
 
+NAME = re.compile(r"^\| H\d+ \| \*\*([^*]+)\*\*")
+
+
 def rows() -> dict[str, list[tuple[str, str]]]:
+    """Each hazard row of the log: its name and the tests it cites."""
     found: dict[str, list[tuple[str, str]]] = {}
     for line in LOG.read_text().splitlines():
-        hazard = next((h for h in HAZARDS if f"**{h}**" in line), None)
-        if hazard:
-            found[hazard] = REFERENCE.findall(line)
+        name = NAME.match(line)
+        if name:
+            found[name[1]] = REFERENCE.findall(line)
     return found
 
 
 def test_every_hazard_has_a_row_with_evidence() -> None:
     """Each of the six hazards has a row naming at least one test."""
     table = rows()
-    assert set(table) == set(HAZARDS)
-    assert all(table[h] for h in HAZARDS)
+    assert set(HAZARDS) <= set(table)
+    assert all(table.values()), "every row cites a test"
 
 
 @pytest.mark.parametrize(

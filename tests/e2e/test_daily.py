@@ -274,3 +274,46 @@ class TestDelivery:
         clock.advance(minutes=3)
         assert (await restarted.tick()).sent == 4
         assert emulator.sent_messages_per_chat() == dict.fromkeys(users, 1)
+
+
+class TestFollowUps:
+    async def test_a_silent_week_nudges_once_then_pauses_and_a_rating_resumes(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str, client: EmulatorClient,
+    ) -> None:  # fmt: skip
+        """No answer for 3 days: the 4th prompt nudges; after 7 days prompts pause (no
+        escalation); typing a rating brings them back."""
+        await add_enrolled_users(database_url, [950], enrolled_at=ENROLLED)
+        emulator.open_private_chats([950])
+        person = client.user(950)
+        for day in range(1, 10):
+            clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC) + timedelta(days=day)
+            await dispatcher.tick()
+        texts = [e.text for e in await person.next_events(timeout=1) if e.type == "message"]
+        assert [("haven't heard from you for a few days" in t) for t in texts].count(True) == 1
+        assert "haven't heard from you for a few days" in texts[3]  # day 4
+        assert "paused your daily prompts" in texts[7]  # day 8
+        assert len(texts) == 8  # nothing on day 9
+        assert await rows(database_url, select(User.prompts_off)) == [("silent",)]
+        await person.send("3")
+        await person.wait_for("Recorded: pain 3/10.")
+        assert await rows(database_url, select(User.prompts_off, User.status)) == [(None, "active")]
+
+    async def test_an_escalated_user_gets_a_check_in_without_exercises_until_cleared(
+        self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
+        clock: FakeClock, database_url: str, client: EmulatorClient,
+    ) -> None:  # fmt: skip
+        """Escalated: no exercises, pain and "cleared" buttons; cleared: exercises from tomorrow."""
+        await add_enrolled_users(database_url, [960], enrolled_at=ENROLLED,
+                                 intake_red_flags=("fever_or_unwell",))  # fmt: skip
+        emulator.open_private_chats([960])
+        person = client.user(960)
+        clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+        await dispatcher.tick()
+        check = await person.wait_for("No exercises until a professional has checked you")
+        assert "Today's exercises" not in check.text
+        await person.press("A professional has cleared me")
+        await person.wait_for("glad you've been cleared")
+        clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+        await dispatcher.tick()
+        await person.wait_for("Today's exercises")

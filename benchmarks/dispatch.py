@@ -1,0 +1,171 @@
+"""Dispatch benchmark: N due users through the whole pipeline against the local emulator.
+
+    python benchmarks/dispatch.py --users 10000            # pipeline vs bare sends, no rate limit
+    python benchmarks/dispatch.py --users 300 --rate-limited
+
+Prints one JSON line. The emulator runs in its own process (zero added latency); the bot side is
+this process, on a fresh SQLite database (the default engine). Figures:
+- pipeline_msgs_per_s: claim, render, send and record, through `Dispatcher.tick`;
+- bare_send_msgs_per_s: plain `bot.send_message` calls of the same prompt (text and buttons) to
+  the same emulator with the same number in flight: the ceiling the pipeline is measured
+  against, and the ratio of the two;
+- peak_rss_mb: this process's peak resident memory with all N users enrolled;
+- max_loop_stall_ms: the longest the event loop went without running a 5 ms heartbeat during
+  the tick.
+With --rate-limited the emulator enforces Telegram's limits and the bot runs its AIORateLimiter
+at 30 a second: it reports the achieved rate and the 429s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from telegram.constants import ParseMode
+
+from coachbot.bot.app import build_application
+from coachbot.bot.render import keyboard
+from coachbot.clock import FakeClock
+from coachbot.scheduler import DispatchConfig, Dispatcher
+from coachbot.services.container import create_services
+from coachbot.services.replies import Reply
+from coachbot.storage import dispatch
+from coachbot.storage.migrate import upgrade_to_head
+from coachbot.storage.models import CheckIn
+from coachbot.testing import add_enrolled_users
+
+TOKEN = "123456789:benchmark-token-for-the-local-emulator"
+FIRST_USER = 1_000_000
+TELEGRAM_RATE = 30.0
+
+
+class LoopMonitor:
+    """Measures the longest gap between 5 ms heartbeats on the event loop."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            self.longest = max(self.longest, loop.time() - before - 0.005)
+
+    def __enter__(self) -> LoopMonitor:
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def start_emulator(rate_limited: bool) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-m", "coachbot.sandbox", "--port", "0", "--token", TOKEN]
+    if rate_limited:
+        command.append("--enforce-rate-limits")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+async def run(users: int, rate_limited: bool, concurrency: int) -> dict[str, Any]:
+    emulator, url = start_emulator(rate_limited)
+    folder = tempfile.mkdtemp(prefix="coachbot-bench-")
+    database_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
+    try:
+        await asyncio.to_thread(upgrade_to_head, database_url)
+        ids = range(FIRST_USER, FIRST_USER + users)
+        now = datetime.now(UTC).replace(microsecond=0)
+        await add_enrolled_users(database_url, ids, enrolled_at=now - timedelta(days=2), zone="UTC",
+                                 reminder=clock_time(0, 0), due=now - timedelta(minutes=1))  # fmt: skip
+        async with httpx.AsyncClient(base_url=url) as sandbox:
+            await sandbox.post("/_sandbox/chats", json={"user_ids": list(ids)}, timeout=120)
+            clock = FakeClock(now)
+            services = create_services(database_url, "UTC", clock=clock)
+            application = build_application(TOKEN, url, services,
+                                             max_rate=TELEGRAM_RATE if rate_limited else 1e9)  # fmt: skip
+            await application.initialize()
+            dispatcher = Dispatcher(services, application.bot, clock,
+                                    DispatchConfig(concurrency=concurrency))  # fmt: skip
+            with LoopMonitor() as monitor:
+                started = time.perf_counter()
+                report = await dispatcher.tick()
+                elapsed = time.perf_counter() - started
+            result: dict[str, Any] = {
+                "benchmark": "dispatch", "users": users, "engine": "sqlite",
+                "concurrency": concurrency, "sent": report.sent,
+                "max_loop_stall_ms": round(monitor.longest * 1000, 1),
+            }  # fmt: skip
+            if rate_limited:
+                stats = (await sandbox.get("/_sandbox/stats")).json()
+                result |= {"mode": "rate_limited", "achieved_msgs_per_s": round(report.sent / elapsed, 1),
+                           "limit_msgs_per_s": TELEGRAM_RATE,
+                           "too_many_requests": stats["too_many_requests"]}  # fmt: skip
+            else:
+                bare = await bare_sends(application.bot, ids, concurrency, await a_prompt(services))
+                pipeline = report.sent / elapsed
+                result |= {"mode": "no_rate_limit", "pipeline_msgs_per_s": round(pipeline, 1),
+                           "bare_send_msgs_per_s": round(bare, 1),
+                           "pipeline_vs_bare": round(pipeline / bare, 3)}  # fmt: skip
+            result["peak_rss_mb"] = round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+            )
+            await application.shutdown()
+            await services.close()
+            return result
+    finally:
+        emulator.terminate()
+        emulator.wait()
+
+
+async def a_prompt(services: Any) -> Reply:
+    """One prompt as the pipeline rendered it (text and keyboard), for the bare sends."""
+    async with services.db.transaction() as session:
+        first = await session.scalar(select(CheckIn.id).limit(1))
+        (due,) = await dispatch.load_prompts(session, [first])
+    reply = services.daily.decide(due).reply
+    assert reply is not None
+    return reply
+
+
+async def bare_sends(bot: Any, ids: range, concurrency: int, prompt: Reply) -> float:
+    """The ceiling: the same messages (text and buttons), `concurrency` in flight, nothing else:
+    no claim, no rendering, no recording."""
+    queue = iter(ids)
+
+    async def worker() -> None:
+        for chat_id in queue:
+            await bot.send_message(chat_id, prompt.text, parse_mode=ParseMode.HTML,
+                                   reply_markup=keyboard(prompt.buttons))  # fmt: skip
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(ids) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=DispatchConfig().concurrency)
+    parser.add_argument("--rate-limited", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.users, args.rate_limited, args.concurrency))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""SIGKILL in the middle of a 1000-user dispatch, then a restart: every user gets their prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from coachbot.sandbox.emulator import BotApiEmulator
+
+from ..factories import add_enrolled_users
+from .conftest import TOKEN
+
+pytestmark = pytest.mark.e2e
+USERS = range(10_000, 11_000)
+CONCURRENCY = 1  # prompts in flight, and sent but unrecorded: the most a kill can duplicate
+
+
+def _environment(tmp_path: Path, emulator: BotApiEmulator, database_url: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+    return {
+        **keep, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.url,
+        "DATABASE_URL": database_url, "TELEGRAM_MAX_RATE": "10000",
+        "DISPATCH_INTERVAL_SECONDS": "0.2", "DISPATCH_CONCURRENCY": str(CONCURRENCY),
+        "DISPATCH_MAX_UNRECORDED": str(CONCURRENCY),
+        "DISPATCH_LEASE_SECONDS": "2", "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+
+
+async def _until(condition: Callable[[], bool], seconds: float) -> None:
+    """Wait for a condition the emulator's record will meet (a bounded wait, not a timing)."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 - the bot is another process
+            await asyncio.sleep(0.02)
+
+
+async def test_sigkill_mid_dispatch_then_restart_prompts_everyone(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Kill -9 after about 300 of 1000 prompts; the restarted bot sends the rest. Every user gets
+    their prompt; the only possible extra is the one message in flight at the kill."""
+    now = datetime.now(UTC)
+    await add_enrolled_users(database_url, USERS, enrolled_at=now - timedelta(days=2),
+                             zone="UTC", reminder=time(0, 0), due=now - timedelta(minutes=1))  # fmt: skip
+    emulator = BotApiEmulator(token=TOKEN)
+    await emulator.start()
+    emulator.open_private_chats(USERS)
+    env = _environment(tmp_path, emulator, database_url)
+
+    def prompts() -> dict[int, int]:
+        return emulator.sent_messages_per_chat()
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "coachbot", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    try:
+        first = await start()
+        await _until(lambda: len(prompts()) >= 300, seconds=60)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        at_kill = sum(prompts().values())
+        assert 300 <= at_kill < len(USERS), "the kill landed mid-dispatch"
+        second = await start()
+        await _until(lambda: len(prompts()) == len(USERS), seconds=60)
+        second.send_signal(signal.SIGTERM)
+        _, errors = await asyncio.wait_for(second.communicate(), timeout=30)
+        assert second.returncode == 0, errors.decode()
+    finally:
+        await emulator.stop()
+    counts = prompts()
+    assert set(counts) == set(USERS)
+    duplicates = sum(counts.values()) - len(USERS)
+    assert duplicates <= CONCURRENCY, f"{duplicates} duplicate prompts after one kill"
