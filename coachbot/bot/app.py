@@ -123,6 +123,8 @@ def add_handlers(application: AnyApplication) -> None:
         CommandHandler("help", handlers.on_help),
         CommandHandler(["today", "pain"], handlers.on_today),
         CommandHandler("settings", handlers.on_settings),
+        CommandHandler("export", handlers.on_export),
+        CommandHandler("delete", handlers.on_delete),
         CommandHandler("pause", handlers.set_prompts("paused")),
         CommandHandler("resume", handlers.set_prompts(None)),
         CommandHandler("stop", handlers.set_prompts("stopped")),

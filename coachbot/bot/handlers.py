@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -15,6 +15,7 @@ from coachbot.bot.callbacks import decode
 from coachbot.bot.render import keyboard, send_replies
 from coachbot.services.container import Services
 from coachbot.services.daily import DAILY_KINDS
+from coachbot.services.data_rights import DELETE
 from coachbot.services.enrolment import Who
 from coachbot.services.replies import Reply
 
@@ -76,6 +77,22 @@ async def on_today(update: Update, context: Context) -> None:
     await _say(update, context, *outcome.replies)
 
 
+async def on_export(update: Update, context: Context) -> None:
+    """/export: all the data held about the user, as JSON and CSV documents."""
+    outcome, documents = await services_of(context).data.export(_who(update))
+    await _say(update, context, *outcome.replies)
+    assert update.effective_chat is not None
+    for document in documents:
+        await context.bot.send_document(
+            update.effective_chat.id, InputFile(document.data, filename=document.name)
+        )
+
+
+async def on_delete(update: Update, context: Context) -> None:
+    """/delete: asks for confirmation; the button erases everything."""
+    await _say(update, context, *services_of(context).data.ask_delete().replies)
+
+
 async def on_settings(update: Update, context: Context) -> None:
     """/settings: time, zone and prompts, with buttons to change them."""
     outcome = await services_of(context).daily.settings(_who(update))
@@ -116,6 +133,8 @@ async def on_button(update: Update, context: Context) -> None:
         outcome = await services.daily.press(_who(update), choice)
     elif choice.step == "settings":
         outcome = await services.daily.settings_press(_who(update), choice.value)
+    elif choice.step == DELETE:
+        outcome = await services.data.delete(_who(update), choice.value)
     else:
         outcome = await services.enrolment.press(_who(update), choice)
     await query.answer(outcome.notice)

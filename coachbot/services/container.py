@@ -8,6 +8,7 @@ from coachbot.clock import Clock, system_clock
 from coachbot.content import Content, default_content
 from coachbot.services.course import CourseService
 from coachbot.services.daily import DailyService
+from coachbot.services.data_rights import DataRightsService
 from coachbot.services.enrolment import EnrolmentService
 from coachbot.services.replies import Reply
 from coachbot.storage.db import Database
@@ -20,6 +21,7 @@ class Services:
     enrolment: EnrolmentService
     course: CourseService
     daily: DailyService
+    data: DataRightsService
 
     def say(self, key: str) -> Reply:
         """A fixed message from the catalogue (e.g. the answer to a sticker)."""
@@ -53,4 +55,5 @@ def create_services(
         enrolment=enrolment,
         course=course,
         daily=DailyService(db, content, clock, course, enrolment),
+        data=DataRightsService(db, content, clock),
     )

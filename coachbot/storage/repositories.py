@@ -95,12 +95,12 @@ async def update_user(session: AsyncSession, user_id: int, now: datetime, **valu
 async def _delete_course(session: AsyncSession, user_id: int) -> None:
     # Explicit rather than left to ON DELETE CASCADE alone, which SQLite honours only with
     # foreign_keys=ON on that very connection.
-    for table in (RedFlagAnswer, CheckIn, PhaseChange, EscalationRow):
-        await session.execute(delete(table).where(table.user_id == user_id))
+    for _, column in USER_TABLES[1:]:
+        await session.execute(delete(column.class_).where(column == user_id))
 
 
 async def delete_user(session: AsyncSession, user_id: int) -> None:
-    """Erase a user and every row about them."""
+    """Erase a user and every row about them (in the caller's transaction)."""
     await _delete_course(session, user_id)
     await session.execute(delete(User).where(User.id == user_id))
 
@@ -255,3 +255,32 @@ async def recorded_escalations(session: AsyncSession, user_id: int) -> list[Esca
         .order_by(EscalationRow.id)
     )
     return [Escalation(Level(level), reason, day) for level, reason, day in rows.all()]
+
+
+# Every table that holds rows about a user, with the column that names them. Export reads these
+# and erasure deletes from them; a new table about users must be added here (a test checks).
+USER_TABLES: tuple[tuple[str, Any], ...] = (
+    ("users", User.id),
+    ("red_flag_answers", RedFlagAnswer.user_id),
+    ("check_ins", CheckIn.user_id),
+    ("phase_history", PhaseChange.user_id),
+    ("escalations", EscalationRow.user_id),
+)
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date | datetime | time) else value
+
+
+async def everything_about(session: AsyncSession, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every row about a user, table by table, as plain JSON-ready values (right of access)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for table, column in USER_TABLES:
+        mapped = column.class_
+        rows: Any = (
+            await session.execute(select(mapped).where(column == user_id).order_by(mapped.id))
+        ).scalars()
+        found[table] = [
+            {c.key: _plain(getattr(row, c.key)) for c in mapped.__table__.columns} for row in rows
+        ]
+    return found

@@ -83,3 +83,11 @@ async def test_datetimes_come_back_aware_in_utc(database_url: str) -> None:
     await db.dispose()
     assert stored is not None and stored.next_prompt_at == NOW
     assert stored.next_prompt_at.tzinfo is not None
+
+
+def test_every_table_about_users_is_exported_and_erased() -> None:
+    """A table with a user_id column that export and erasure do not know would leak data."""
+    from coachbot.storage.repositories import USER_TABLES
+
+    about_users = {t.name for t in Base.metadata.sorted_tables if "user_id" in t.c} | {"users"}
+    assert {name for name, _ in USER_TABLES} == about_users
