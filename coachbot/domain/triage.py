@@ -7,7 +7,7 @@ return and the bot says it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 
@@ -39,6 +39,16 @@ class IntakeFacts:
     location: str  # upper | middle | lower
     baseline_pain: int
     grade: int | None = None
+
+
+def facts_of(source: object, **changes: object) -> IntakeFacts:
+    """The intake facts held by any object with the same attribute names (a stored user, a
+    scenario), with `changes` applied; a missing fact (other than the grade) is an error."""
+    values = {f.name: changes.get(f.name, getattr(source, f.name)) for f in fields(IntakeFacts)}
+    missing = sorted(name for name, value in values.items() if value is None and name != "grade")
+    if missing:
+        raise ValueError(f"intake facts missing: {missing}")
+    return IntakeFacts(**values)  # type: ignore[arg-type]  # validated where they were answered
 
 
 @dataclass(frozen=True)

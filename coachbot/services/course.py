@@ -20,7 +20,7 @@ from coachbot.content import Content
 from coachbot.domain.course import Course, DayInput, Notice, Transition, replay
 from coachbot.domain.phases import Status
 from coachbot.domain.plan import plan_for
-from coachbot.domain.triage import Escalation, IntakeFacts
+from coachbot.domain.triage import Escalation, facts_of
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.repositories import UserRecord
@@ -46,21 +46,6 @@ def enrolment_date(user: UserRecord) -> date:
     """Day 0: the user's local date of enrolment."""
     assert user.enrolled_at is not None and user.timezone is not None
     return user.enrolled_at.astimezone(ZoneInfo(user.timezone)).date()
-
-
-def intake_facts(user: UserRecord) -> IntakeFacts:
-    assert user.injury and user.onset and user.location
-    assert user.age is not None and user.onset_days_ago is not None
-    assert user.baseline_pain is not None
-    return IntakeFacts(
-        injury=user.injury,
-        age=user.age,
-        onset=user.onset,
-        onset_days_ago=user.onset_days_ago,
-        location=user.location,
-        baseline_pain=user.baseline_pain,
-        grade=user.grade,
-    )
 
 
 class CourseService:
@@ -126,7 +111,7 @@ class CourseService:
             days.append(
                 (number, DayInput() if a is None else DayInput(a.pain, a.red_flags, a.cleared))
             )
-        return replay(intake_facts(user), intake_flags, days, self._content.levels)
+        return replay(facts_of(user), intake_flags, days, self._content.levels)
 
     async def _record(
         self,

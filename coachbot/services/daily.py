@@ -21,7 +21,8 @@ from coachbot.domain import intake
 from coachbot.domain.course import NUDGE_AFTER_DAYS, PAUSE_AFTER_DAYS, Course
 from coachbot.domain.phases import Status
 from coachbot.domain.schedule import first_prompt_at, next_prompt_at
-from coachbot.services.course import CourseService, DayOutcome, enrolment_date, intake_facts
+from coachbot.domain.triage import facts_of
+from coachbot.services.course import CourseService, DayOutcome, enrolment_date
 from coachbot.services.enrolment import EnrolmentService, Who, pain_keyboard
 from coachbot.services.replies import Button, Choice, Keyboard, Outcome, Reply, rows
 from coachbot.storage import dispatch
@@ -91,7 +92,7 @@ class DailyService:
         if status is Status.PAUSED and user.prompts_off is None:
             status = Status.ACTIVE  # prompts resumed: the course goes on
         since = (user.phase_since - start).days if user.phase_since else 0
-        course = Course(facts=intake_facts(user), first=user.phase, phase=user.phase,
+        course = Course(facts=facts_of(user), first=user.phase, phase=user.phase,
                         phase_since=since, status=status, ratings=tuple(ratings))  # fmt: skip
         return course, (due.day - start).days
 

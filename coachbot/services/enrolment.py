@@ -6,7 +6,7 @@ user, so a restart mid-dialog resumes at the same question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from coachbot.domain.triage import (
     Escalation,
     IntakeFacts,
     facts_escalations,
+    facts_of,
     red_flag_escalation,
 )
 from coachbot.services.replies import Button, Choice, Keyboard, Outcome, Reply, rows
@@ -195,7 +196,7 @@ class EnrolmentService:
         else:
             facts = intake.parse_fact(step, value, self._injury_ids)
         if step == intake.BASELINE_PAIN:
-            for escalation in facts_escalations(_intake_facts(user, facts)):
+            for escalation in facts_escalations(facts_of(user, **facts)):
                 said += await self._escalate(
                     session, user, escalation, "intake facts", now, str(user.injury)
                 )
@@ -245,7 +246,7 @@ class EnrolmentService:
         reminder = user.reminder_time
         assert reminder is not None
         answers = await repo.red_flag_answers(session, user.id, INTAKE)
-        known = _intake_facts(user, facts)
+        known = facts_of(user, **facts)
         course = begin(known, [flag for flag, yes in answers if yes], self._levels)
         program = course.status is Status.ACTIVE
         # Everyone enrolled gets a daily check-in from day 1: exercises when the program is
@@ -448,15 +449,6 @@ def pain_keyboard(step: str) -> Keyboard:
     """0-10 in two rows, the way people read a pain scale."""
     buttons = [Button(str(n), Choice(step, str(n))) for n in range(11)]
     return (tuple(buttons[:6]), tuple(buttons[6:]))
-
-
-_FACT_FIELDS = tuple(field.name for field in fields(IntakeFacts))
-
-
-def _intake_facts(user: UserRecord, changes: dict[str, object]) -> IntakeFacts:
-    """The intake facts as they stand once `changes` are applied to the stored user."""
-    merged = {name: changes.get(name, getattr(user, name)) for name in _FACT_FIELDS}
-    return IntakeFacts(**merged)  # type: ignore[arg-type]  # values were validated on the way in
 
 
 def _hhmm(value: time | None) -> str:

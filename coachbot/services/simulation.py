@@ -18,7 +18,7 @@ from coachbot.content import Content
 from coachbot.domain import intake
 from coachbot.domain.course import Course, DayInput, advance, begin
 from coachbot.domain.plan import plan_for
-from coachbot.domain.triage import IntakeFacts
+from coachbot.domain.triage import IntakeFacts, facts_of
 
 
 class ScenarioError(Exception):
@@ -55,15 +55,7 @@ class Scenario(BaseModel):
 
     @property
     def facts(self) -> IntakeFacts:
-        return IntakeFacts(
-            injury=self.injury,
-            age=self.age,
-            onset=self.onset,
-            onset_days_ago=self.onset_days_ago,
-            location=self.location,
-            baseline_pain=self.baseline_pain,
-            grade=self.grade,
-        )
+        return facts_of(self)
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
