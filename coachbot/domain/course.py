@@ -185,6 +185,13 @@ def _transition(
     )
 
 
+def _set_status(course: Course, day: int, status: Status, *, reason: str, cause: str,
+                since: int | None = None) -> Course:  # fmt: skip
+    """A change of status that keeps the phase."""
+    return _transition(course, day, phase=course.phase, status=status, reason=reason,
+                       cause=cause, since=since)  # fmt: skip
+
+
 def _escalate(course: Course, escalation: Escalation) -> Course:
     return replace(course, escalations=(*course.escalations, escalation))
 
@@ -203,11 +210,10 @@ def _clear(course: Course, day: int) -> Course:
             cause="cleared by a professional",
         )
     course = replace(course, hold=False)
-    return _transition(
+    return _set_status(
         course,
         day,
-        phase=course.phase,
-        status=Status.ACTIVE,
+        Status.ACTIVE,
         reason="cleared",
         cause="cleared by a professional",
         since=day + 1,
@@ -221,13 +227,8 @@ def _red_flag(course: Course, day: int, flag: str, levels: Mapping[str, Level]) 
     if escalation.level in STOPPING_LEVELS:
         if course.status is Status.ESCALATED:
             return course
-        return _transition(
-            course,
-            day,
-            phase=course.phase,
-            status=Status.ESCALATED,
-            reason=flag,
-            cause=f"red flag reported: {flag}",
+        return _set_status(
+            course, day, Status.ESCALATED, reason=flag, cause=f"red flag reported: {flag}"
         )
     return replace(course, hold=True)
 
@@ -238,13 +239,8 @@ def _silence(course: Course, day: int) -> Course:
     if silent == NUDGE_AFTER_DAYS:
         course = replace(course, notices=(*course.notices, Notice(day, "nudge")))
     if silent >= PAUSE_AFTER_DAYS and course.status is Status.ACTIVE:
-        course = _transition(
-            course,
-            day,
-            phase=course.phase,
-            status=Status.PAUSED,
-            reason="silence",
-            cause=f"no rating for {silent} days",
+        course = _set_status(
+            course, day, Status.PAUSED, reason="silence", cause=f"no rating for {silent} days"
         )
     return course
 
@@ -254,13 +250,8 @@ def _rating(course: Course, day: int, pain: int) -> Course:
     to see a professional still gets told when pain worsens); phase moves need an active program.
     """
     if course.status is Status.PAUSED:
-        course = _transition(
-            course,
-            day,
-            phase=course.phase,
-            status=Status.ACTIVE,
-            reason="returned",
-            cause=f"pain {pain} after a pause",
+        course = _set_status(
+            course, day, Status.ACTIVE, reason="returned", cause=f"pain {pain} after a pause"
         )
     earlier = course.ratings
     course = replace(course, ratings=(*earlier, (day, pain)))
