@@ -1,7 +1,7 @@
 """Dispatch benchmark: N due users through the whole pipeline against the local emulator.
 
-    python benchmarks/dispatch.py --users 10000            # pipeline vs bare sends, no rate limit
-    python benchmarks/dispatch.py --users 300 --rate-limited
+    python -m benchmarks.dispatch --users 10000            # pipeline vs bare sends, no rate limit
+    python -m benchmarks.dispatch --users 300 --rate-limited
 
 Prints one JSON line. The emulator runs in its own process (zero added latency); the bot side is
 this process, on a fresh SQLite database (the default engine). Figures:
@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -46,41 +44,10 @@ from coachbot.storage.migrate import upgrade_to_head
 from coachbot.storage.models import CheckIn
 from coachbot.testing import add_enrolled_users
 
-TOKEN = "123456789:benchmark-token-for-the-local-emulator"
+from .common import TOKEN, LoopMonitor, start_emulator
+
 FIRST_USER = 1_000_000
 TELEGRAM_RATE = 30.0
-
-
-class LoopMonitor:
-    """Measures the longest gap between 5 ms heartbeats on the event loop."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _beat(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(0.005)
-            self.longest = max(self.longest, loop.time() - before - 0.005)
-
-    def __enter__(self) -> LoopMonitor:
-        self._task = asyncio.get_running_loop().create_task(self._beat())
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-
-
-def start_emulator(rate_limited: bool) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "coachbot.sandbox", "--port", "0", "--token", TOKEN]
-    if rate_limited:
-        command.append("--enforce-rate-limits")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
 
 
 async def run(users: int, rate_limited: bool, concurrency: int) -> dict[str, Any]:

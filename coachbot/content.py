@@ -139,6 +139,14 @@ class Content(BaseModel):
     def exercise(self, exercise_id: str) -> Exercise:
         return cast(Exercise, self._by_id[("exercise", exercise_id)])
 
+    def reason(self, reason: str, injury: str | None) -> str:
+        """An escalation's reason in everyday words: the red flag's, or the rule's message."""
+        if reason in self.levels:
+            return self.red_flag(reason).reason
+        if reason == "referral_injury":
+            return self.messages.render(f"reason_referral_{injury}")
+        return self.messages.render(f"reason_{reason}")
+
     @cached_property
     def levels(self) -> dict[str, Level]:
         """Each red flag's level, by id (what the rules need of the red flags)."""

@@ -150,7 +150,7 @@ class Dispatcher:
             return [check_in for check_in, _ in by_kind.get(kind, [])]
 
         # A Core connection, not an ORM session: this commit runs once per few prompts.
-        async with self._services.db.engine.begin() as session:
+        async with self._services.db.connection() as session:
             await dispatch.mark_sent(session, by_kind.get(SENT, []), now)
             await dispatch.mark_state(session, ids(RETRY), dispatch.PENDING)
             await dispatch.mark_state(session, ids(FAILED) + ids(BLOCKED), dispatch.FAILED)
@@ -169,11 +169,16 @@ class Dispatcher:
         decision = self._services.daily.decide(prompt)
         if decision.reply is None:
             return (SKIPPED, prompt.check_in_id, 0)
+        replies = [decision.reply]
+        if decision.weekly:  # the weekly summary first, so the prompt's buttons come last
+            summary = await self._services.progress.weekly(prompt.user.telegram_user_id)
+            replies[:0] = [summary] if summary else []
         try:
-            message = await self._bot.send_message(
-                prompt.user.chat_id, decision.reply.text, parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(decision.reply.buttons),
-            )  # fmt: skip
+            for reply in replies:
+                message = await self._bot.send_message(
+                    prompt.user.chat_id, reply.text, parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply.buttons),
+                )  # fmt: skip
         except Forbidden:
             log.info("user %s blocked the bot; prompts stop", prompt.user.id)
             return (BLOCKED, prompt.check_in_id, prompt.user.id)

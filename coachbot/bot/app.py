@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from coachbot.bot import handlers
+from coachbot.bot.updates import PerUserOrder
 from coachbot.clock import Clock, system_clock
 from coachbot.logs import cap_third_party_loggers
 from coachbot.scheduler import DispatchConfig, Dispatcher
@@ -99,6 +100,7 @@ def build_application(
                 max_retries=RATE_LIMITER_RETRIES,
             )  # fmt: skip
         )
+        .concurrent_updates(PerUserOrder())
         .post_init(_post_init)
         .post_shutdown(_close_services)
         .build()
@@ -124,6 +126,8 @@ def add_handlers(application: AnyApplication) -> None:
         CommandHandler(["today", "pain"], handlers.on_today),
         CommandHandler("settings", handlers.on_settings),
         CommandHandler("export", handlers.on_export),
+        CommandHandler("progress", handlers.on_progress),
+        CommandHandler("report", handlers.on_report),
         CommandHandler("delete", handlers.on_delete),
         CommandHandler("pause", handlers.set_prompts("paused")),
         CommandHandler("resume", handlers.set_prompts(None)),

@@ -15,9 +15,9 @@ from coachbot.bot.callbacks import decode
 from coachbot.bot.render import keyboard, send_replies
 from coachbot.services.container import Services
 from coachbot.services.daily import DAILY_KINDS
-from coachbot.services.data_rights import DELETE
-from coachbot.services.enrolment import Who
-from coachbot.services.replies import Reply
+from coachbot.services.data_rights import DELETE, Document
+from coachbot.services.enrolment import REPORT, Who
+from coachbot.services.replies import Outcome, Reply
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -77,15 +77,34 @@ async def on_today(update: Update, context: Context) -> None:
     await _say(update, context, *outcome.replies)
 
 
-async def on_export(update: Update, context: Context) -> None:
-    """/export: all the data held about the user, as JSON and CSV documents."""
-    outcome, documents = await services_of(context).data.export(_who(update))
+async def _send_files(update: Update, context: Context, outcome: Outcome,
+                      documents: tuple[Document, ...], *, caption: str | None = None) -> None:  # fmt: skip
+    """The outcome's replies, then its files: PNGs as photos, anything else as documents."""
     await _say(update, context, *outcome.replies)
     assert update.effective_chat is not None
     for document in documents:
-        await context.bot.send_document(
-            update.effective_chat.id, InputFile(document.data, filename=document.name)
-        )
+        upload = InputFile(document.data, filename=document.name)
+        if document.name.endswith(".png"):
+            await context.bot.send_photo(update.effective_chat.id, upload, caption=caption)
+        else:
+            await context.bot.send_document(update.effective_chat.id, upload)
+
+
+async def on_export(update: Update, context: Context) -> None:
+    """/export: all the data held about the user, as JSON and CSV documents."""
+    await _send_files(update, context, *await services_of(context).data.export(_who(update)))
+
+
+async def on_progress(update: Update, context: Context) -> None:
+    """/progress: the summary, then the pain chart."""
+    services = services_of(context)
+    outcome, files = await services.progress.progress(_who(update))
+    await _send_files(update, context, outcome, files, caption=services.progress.chart_caption())
+
+
+async def on_report(update: Update, context: Context) -> None:
+    """/report: the one-page PDF for a clinician."""
+    await _send_files(update, context, *await services_of(context).progress.report(_who(update)))
 
 
 async def on_delete(update: Update, context: Context) -> None:
@@ -135,6 +154,10 @@ async def on_button(update: Update, context: Context) -> None:
         outcome = await services.daily.settings_press(_who(update), choice.value)
     elif choice.step == DELETE:
         outcome = await services.data.delete(_who(update), choice.value)
+    elif choice.step == REPORT:
+        await query.answer()
+        await on_report(update, context)
+        return
     else:
         outcome = await services.enrolment.press(_who(update), choice)
     await query.answer(outcome.notice)

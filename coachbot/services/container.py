@@ -10,6 +10,7 @@ from coachbot.services.course import CourseService
 from coachbot.services.daily import DailyService
 from coachbot.services.data_rights import DataRightsService
 from coachbot.services.enrolment import EnrolmentService
+from coachbot.services.progress import ProgressService, Renderer
 from coachbot.services.replies import Reply
 from coachbot.storage.db import Database
 
@@ -22,6 +23,8 @@ class Services:
     course: CourseService
     daily: DailyService
     data: DataRightsService
+    progress: ProgressService
+    renderer: Renderer  # draws charts and PDFs in a worker process
 
     def say(self, key: str) -> Reply:
         """A fixed message from the catalogue (e.g. the answer to a sticker)."""
@@ -35,6 +38,7 @@ class Services:
         return Reply(self.content.messages.render("help", commands=listing))
 
     async def close(self) -> None:
+        self.renderer.close()
         await self.db.dispose()
 
 
@@ -49,6 +53,7 @@ def create_services(
     db = Database(database_url)
     enrolment = EnrolmentService(db, content, clock, default_zone)
     course = CourseService(db, content, clock)
+    renderer = Renderer()
     return Services(
         db=db,
         content=content,
@@ -56,4 +61,6 @@ def create_services(
         course=course,
         daily=DailyService(db, content, clock, course, enrolment),
         data=DataRightsService(db, content, clock),
+        progress=ProgressService(db, content, clock, course, renderer),
+        renderer=renderer,
     )

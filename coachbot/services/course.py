@@ -83,7 +83,7 @@ class CourseService:
             await repo.save_day_answers(
                 session, user.id, day, pain=pain, cleared=cleared, red_flags=red_flags, now=now
             )
-            course = await self._replay(session, user, start)
+            course = await self.replay(session, user, start)
             return await self._record(session, user, course, program_day, start)
 
     async def current(self, telegram_user_id: int) -> Course:
@@ -92,14 +92,14 @@ class CourseService:
             user = await repo.get_user(session, telegram_user_id)
             if user is None or user.enrolled_at is None:
                 raise NotEnrolled(telegram_user_id)
-            return await self._replay(session, user, enrolment_date(user))
+            return await self.replay(session, user, enrolment_date(user))
 
     def plan(self, course: Course, program_day: int) -> tuple[str, ...]:
         """The exercise ids prescribed on `program_day` (the same plan_for simulate runs)."""
         avoid = self._content.injury(course.facts.injury).avoid
         return tuple(e.id for e in plan_for(course, program_day, self._content.exercises, avoid))
 
-    async def _replay(self, session: AsyncSession, user: UserRecord, start: date) -> Course:
+    async def replay(self, session: AsyncSession, user: UserRecord, start: date) -> Course:
         intake_flags = [
             flag for flag, yes in await repo.red_flag_answers(session, user.id, "intake") if yes
         ]

@@ -20,6 +20,7 @@ from coachbot.content import Content, escape
 from coachbot.domain import intake
 from coachbot.domain.course import NUDGE_AFTER_DAYS, PAUSE_AFTER_DAYS, Course
 from coachbot.domain.phases import Status
+from coachbot.domain.progress import weekly_due
 from coachbot.domain.schedule import first_prompt_at, next_prompt_at
 from coachbot.domain.triage import facts_of
 from coachbot.services.course import CourseService, DayOutcome, enrolment_date
@@ -44,6 +45,7 @@ class PromptDecision:
 
     reply: Reply | None  # the message to send
     pause: bool = False  # the user has been silent a week: pause their prompts instead
+    weekly: bool = False  # send the weekly summary before the prompt
 
 
 class DailyService:
@@ -77,9 +79,10 @@ class DailyService:
         lead = []
         if silent == NUDGE_AFTER_DAYS:
             lead.append(self._m.render("prompt_nudge"))
-        lead += [self._m.render("prompt_routine_reminder", reason=self._reason(reason, due))
+        lead += [self._m.render("prompt_routine_reminder", reason=self._content.reason(reason, due.user.injury))
                  for reason in routine_reasons]  # fmt: skip
-        return PromptDecision(self._prompt(due, course, number, lead=lead))
+        weekly = due.user.weekly_summary and weekly_due(number)
+        return PromptDecision(self._prompt(due, course, number, lead=lead), weekly=weekly)
 
     def _snapshot(self, due: DuePrompt) -> tuple[Course, int]:
         """The course state the stored user row holds, enough to plan the day."""
@@ -127,13 +130,6 @@ class DailyService:
         info = (Button(m.render("button_instructions"), Choice(f"{INFO}:{cid}", "all")),)
         keyboard: Keyboard = did + pain_rows + ((info,) if exercises else ())
         return Reply(_join([header, *lead, body, m.render("prompt_question")], recorded), keyboard)
-
-    def _reason(self, reason: str, due: DuePrompt) -> str:
-        if reason in self._content.levels:
-            return self._content.red_flag(reason).reason
-        if reason == "referral_injury":
-            return self._m.render(f"reason_referral_{due.user.injury}")
-        return self._m.render(f"reason_{reason}")
 
     # Answers ---------------------------------------------------------------------------------
 
@@ -233,9 +229,7 @@ class DailyService:
     def _tell(self, due: DuePrompt, outcome: DayOutcome) -> tuple[Reply, ...]:
         """What the rules decided, in plain words: escalations first, then changes, re-screening."""
         m = self._m
-        said = [
-            Reply(self._enrolment.escalation_text(e, due.user.injury)) for e in outcome.escalations
-        ]
+        said = [self._enrolment.escalation_reply(e, due.user.injury) for e in outcome.escalations]
         for change in outcome.transitions:
             key = f"change_{change.reason}"
             if change.status is Status.ESCALATED:
@@ -345,12 +339,24 @@ class DailyService:
             text = self._m.render("paused" if off == "paused" else "stopped")
         return Outcome((Reply(text),))
 
+    async def _set_weekly(self, who: Who, on: bool) -> Outcome:
+        async with self._db.transaction() as session:
+            user = await repo.get_user(session, who.telegram_user_id)
+            if user is None or user.enrolled_at is None:
+                return Outcome((Reply(self._m.render("not_enrolled")),))
+            await repo.update_user(session, user.id, self._clock(), weekly_summary=on)
+        return Outcome(
+            (Reply(self._m.render("weekly_changed_on" if on else "weekly_changed_off")),)
+        )
+
     async def settings_press(self, who: Who, value: str) -> Outcome:
         """A button on /settings."""
         if value in ("time", "timezone"):
             return await self._enrolment.ask_setting(who, value)
         if value in ("pause", "resume"):
             return await self.set_prompts(who, "paused" if value == "pause" else None)
+        if value in ("weekly_on", "weekly_off"):
+            return await self._set_weekly(who, value == "weekly_on")
         return Outcome(accepted=False, notice=self._m.render("stale_button"))
 
     async def settings(self, who: Who) -> Outcome:
@@ -364,13 +370,17 @@ class DailyService:
             user.prompts_off, "paused"
         )
         toggle = ("resume", "button_resume") if user.prompts_off else ("pause", "button_pause")
+        on = user.weekly_summary
+        weekly = ("weekly_off", "button_weekly_off") if on else ("weekly_on", "button_weekly_on")
         buttons = rows([
             Button(m.render("button_change_time"), Choice("settings", "time")),
             Button(m.render("button_change_timezone"), Choice("settings", "timezone")),
             Button(m.render(toggle[1]), Choice("settings", toggle[0])),
+            Button(m.render(weekly[1]), Choice("settings", weekly[0])),
         ], 2)  # fmt: skip
         text = m.render("settings", time=_hhmm(user), timezone=intake.zone_label(user.timezone or "UTC"),
-                        prompts=m.render(f"settings_prompts_{state}"))  # fmt: skip
+                        prompts=m.render(f"settings_prompts_{state}"),
+                        weekly=m.render("settings_weekly_on" if on else "settings_weekly_off"))  # fmt: skip
         return Outcome((Reply(text, buttons),))
 
 

@@ -20,7 +20,6 @@ from coachbot.domain.intake import InvalidAnswer
 from coachbot.domain.phases import Status
 from coachbot.domain.schedule import first_prompt_at
 from coachbot.domain.triage import (
-    REFERRAL_INJURY,
     Escalation,
     IntakeFacts,
     facts_escalations,
@@ -31,6 +30,8 @@ from coachbot.services.replies import Button, Choice, Keyboard, Outcome, Reply, 
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.repositories import UserRecord
+
+REPORT = "report"  # the step of the "report for a clinician" button on escalation messages
 
 RESTART = "restart"  # the keep-or-start-over question asked of an enrolled user
 SETTING = "set:"  # prefix of a settings question (a new time or zone) asked of an enrolled user
@@ -222,20 +223,15 @@ class EnrolmentService:
         injury: str | None = None,
     ) -> list[Reply]:
         await repo.record_escalation(session, user.id, escalation, cause=cause, now=now)
-        return [Reply(self.escalation_text(escalation, injury))]
+        return [self.escalation_reply(escalation, injury)]
 
-    def escalation_text(self, escalation: Escalation, injury: str | None) -> str:
-        """The level's advice, the reason in everyday words, and the offer of the pain log."""
-        reason = self._reason_text(escalation.reason, injury)
+    def escalation_reply(self, escalation: Escalation, injury: str | None) -> Reply:
+        """The level's advice, the reason in everyday words, and the offer of the report."""
+        reason = self._content.reason(escalation.reason, injury)
         advice = self._messages.render(f"escalation_{escalation.level.value}", reason=reason)
-        return f"{advice}\n{self._messages.render('escalation_offer_log')}"
-
-    def _reason_text(self, reason: str, injury: str | None) -> str:
-        if reason in self._levels:
-            return self._content.red_flag(reason).reason
-        if reason == REFERRAL_INJURY:
-            return self._messages.render(f"reason_referral_{injury}")
-        return self._messages.render(f"reason_{reason}")
+        text = f"{advice}\n{self._messages.render('escalation_offer_log')}"
+        report = Button(self._messages.render("button_report"), Choice(REPORT, "pdf"))
+        return Reply(text, ((report,),))
 
     async def _finish(
         self, session: AsyncSession, user: UserRecord, facts: dict[str, object], now: datetime

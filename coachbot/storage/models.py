@@ -17,6 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -83,6 +84,8 @@ class User(Base):
     next_prompt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     # Why prompts are off, when they are: paused | stopped | blocked (the user blocked the bot).
     prompts_off: Mapped[str | None] = mapped_column(String(8))
+    # The weekly progress summary (sent with the check-in on the enrolment weekday).
+    weekly_summary: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

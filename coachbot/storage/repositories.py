@@ -38,6 +38,7 @@ class UserRecord:
     next_prompt_at: datetime | None
     prompts_off: str | None
     enrolled_at: datetime | None
+    weekly_summary: bool
 
 
 _USER_FIELDS = tuple(field.name for field in fields(UserRecord))
@@ -255,6 +256,53 @@ async def recorded_escalations(session: AsyncSession, user_id: int) -> list[Esca
         .order_by(EscalationRow.id)
     )
     return [Escalation(Level(level), reason, day) for level, reason, day in rows.all()]
+
+
+async def check_in_log(
+    session: AsyncSession, user_id: int
+) -> list[tuple[date, str | None, int | None]]:
+    """Each check-in's date, adherence answer and pain rating, in date order."""
+    rows = await session.execute(
+        select(CheckIn.day, CheckIn.adherence, CheckIn.pain)
+        .where(CheckIn.user_id == user_id)
+        .order_by(CheckIn.day)
+    )
+    return [(day, adherence, pain) for day, adherence, pain in rows.all()]
+
+
+@dataclass(frozen=True)
+class PhaseRecord:
+    started_on: date
+    phase: str | None
+    status: str
+    reason: str
+
+
+async def phase_history(session: AsyncSession, user_id: int) -> list[PhaseRecord]:
+    rows = await session.execute(
+        select(PhaseChange.started_on, PhaseChange.phase, PhaseChange.status, PhaseChange.reason)
+        .where(PhaseChange.user_id == user_id)
+        .order_by(PhaseChange.id)
+    )
+    return [PhaseRecord(*row) for row in rows.all()]
+
+
+@dataclass(frozen=True)
+class EscalationRecord:
+    program_day: int
+    level: str
+    reason: str
+    cause: str | None
+
+
+async def escalation_log(session: AsyncSession, user_id: int) -> list[EscalationRecord]:
+    rows = await session.execute(
+        select(EscalationRow.program_day, EscalationRow.level, EscalationRow.reason,
+               EscalationRow.cause)
+        .where(EscalationRow.user_id == user_id)
+        .order_by(EscalationRow.id)
+    )  # fmt: skip
+    return [EscalationRecord(*row) for row in rows.all()]
 
 
 # Every table that holds rows about a user, with the column that names them. Export reads these

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,38 +11,10 @@ from coachbot.clock import FakeClock
 from coachbot.paths import CONTENT_DIR
 from coachbot.services.container import Services
 from coachbot.services.course import NotEnrolled
-from coachbot.services.enrolment import Who
-from coachbot.services.replies import Choice
-from coachbot.services.simulation import Scenario, load_scenario, simulate
+from coachbot.services.simulation import load_scenario, simulate
 from coachbot.storage import repositories as repo
 from coachbot.storage.models import CheckIn, Escalation, PhaseChange
-
-ME = Who(77, 77)
-DAY0 = date(2026, 11, 24)  # the fake clock's date in Europe/London
-
-
-async def enrol(services: Services, scenario: Scenario) -> None:
-    """Enrol through the real dialog with the scenario's intake answers."""
-    steps: list[tuple[str, str]] = [
-        ("consent", "yes"),
-        ("injury", scenario.injury),
-        ("age", str(scenario.age)),
-        ("onset", scenario.onset),
-        ("onset_days", str(scenario.onset_days_ago)),
-        ("location", scenario.location),
-    ]
-    if scenario.injury == "hamstring_strain":
-        steps.append(("grade", str(scenario.grade) if scenario.grade else "unknown"))
-    steps.append(("baseline_pain", str(scenario.baseline_pain)))
-    steps += [
-        (f"red_flag:{flag.id}", "yes" if flag.id in scenario.intake_red_flags else "no")
-        for flag in services.content.red_flags
-    ]
-    steps += [("reminder_time", "08:00"), ("timezone", "Europe/London")]
-    await services.enrolment.start(ME)
-    for step, value in steps:
-        outcome = await services.enrolment.press(ME, Choice(step, value))
-        assert outcome.accepted, (step, value)
+from tests.courses import DAY0, ME, enrol
 
 
 async def stored(services: Services) -> repo.UserRecord:

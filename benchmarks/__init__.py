@@ -1,0 +1,1 @@
+"""Benchmarks: each prints one JSON line (run from the repository root with python -m)."""

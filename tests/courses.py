@@ -1,0 +1,137 @@
+"""Courses for tests, made through the real services: enrol by the dialog, then answer day by day.
+
+`python -m tests.courses docs/samples` writes the committed sample chart and report of the
+90-day course (docs/samples/progress-90-days.png and report-90-days.pdf).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+
+from coachbot.clock import FakeClock
+from coachbot.services.container import Services, create_services
+from coachbot.services.enrolment import Who
+from coachbot.services.replies import Choice
+from coachbot.services.simulation import Scenario, ScenarioDay
+from coachbot.storage import repositories as repo
+from coachbot.storage.migrate import upgrade_to_head
+from coachbot.storage.models import CheckIn
+
+ME = Who(77, 77)
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # enrolment: 09:00 in London
+DAY0 = date(2026, 11, 24)  # the enrolment date in Europe/London
+
+
+async def enrol(services: Services, scenario: Scenario, who: Who = ME) -> None:
+    """Enrol through the real dialog with the scenario's intake answers."""
+    steps: list[tuple[str, str]] = [
+        ("consent", "yes"),
+        ("injury", scenario.injury),
+        ("age", str(scenario.age)),
+        ("onset", scenario.onset),
+        ("onset_days", str(scenario.onset_days_ago)),
+        ("location", scenario.location),
+    ]
+    if scenario.injury == "hamstring_strain":
+        steps.append(("grade", str(scenario.grade) if scenario.grade else "unknown"))
+    steps.append(("baseline_pain", str(scenario.baseline_pain)))
+    steps += [
+        (f"red_flag:{flag.id}", "yes" if flag.id in scenario.intake_red_flags else "no")
+        for flag in services.content.red_flags
+    ]
+    steps += [("reminder_time", "08:00"), ("timezone", "Europe/London")]
+    await services.enrolment.start(who)
+    for step, value in steps:
+        outcome = await services.enrolment.press(who, Choice(step, value))
+        assert outcome.accepted, (step, value)
+
+
+async def answer_days(
+    services: Services, days: list[ScenarioDay], adherence: dict[int, str], who: Who = ME
+) -> None:
+    """Record each day's answers (day 1 first) as the bot does, and the adherence answers."""
+    for number, entry in enumerate(days, start=1):
+        if entry.skip and number not in adherence:
+            continue
+        await services.course.record_day(
+            who.telegram_user_id, DAY0 + timedelta(days=number), pain=entry.pain,
+            red_flags=entry.red_flags, cleared=entry.cleared,
+        )  # fmt: skip
+    async with services.db.transaction() as session:
+        user = await repo.get_user(session, who.telegram_user_id)
+        assert user is not None
+        for number, answer in adherence.items():
+            await session.execute(
+                update(CheckIn)
+                .where(CheckIn.user_id == user.id, CheckIn.day == DAY0 + timedelta(days=number))
+                .values(adherence=answer)
+            )
+
+
+# A strain that settles over twelve weeks: three gaps (the last long enough to pause the
+# prompts), two flare-ups within three weeks (a routine referral), a routine red flag on day 45
+# and a professional's clearance on day 52.
+_GAPS = {*range(10, 13), *range(55, 58), *range(74, 83)}
+_PAIN = (
+    [6, 5, 4, 3, 2, 2, 2, 1, 1] + [2] * 16 + [5, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1] + [6, 5, 3]
+)
+_PAIN += [2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0] * 4
+
+
+def _pain(day: int) -> int | None:
+    return None if day in _GAPS else _PAIN[day - 1]
+
+
+NINETY_DAYS = Scenario(
+    injury="hamstring_strain", grade=1, age=34, onset="sudden", onset_days_ago=2,
+    location="middle", baseline_pain=6,
+    days=tuple(
+        ScenarioDay(pain=_pain(day), skip=_pain(day) is None,
+                    red_flags=("limits_daily_activities",) if day == 45 else (),
+                    cleared=day == 52)
+        for day in range(1, 91)
+    ),
+)  # fmt: skip
+# Done most days, partly on some, skipped on a few; none recorded while unrated.
+NINETY_DAYS_ADHERENCE = {
+    day: "partly" if day % 9 == 0 else "skipped" if day % 13 == 0 else "done"
+    for day in range(1, 91)
+    if _pain(day) is not None
+}
+
+
+async def ninety_day_course(services: Services, clock: FakeClock) -> None:
+    """Enrol on DAY0 and answer 90 days; the clock ends on day 90."""
+    clock.now = START
+    await enrol(services, NINETY_DAYS)
+    await answer_days(services, list(NINETY_DAYS.days), NINETY_DAYS_ADHERENCE)
+    clock.now = START + timedelta(days=90, hours=10)
+
+
+async def _render_samples(url: str) -> tuple[bytes, bytes]:
+    clock = FakeClock(START)
+    services = create_services(url, "Europe/London", clock=clock)
+    try:
+        await ninety_day_course(services, clock)
+        _, chart = await services.progress.progress(ME)
+        _, report = await services.progress.report(ME)
+    finally:
+        await services.close()
+    return chart[0].data, report[0].data
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        database = f"sqlite+aiosqlite:///{tmp}/samples.sqlite3"
+        upgrade_to_head(database)
+        png, pdf = asyncio.run(_render_samples(database))
+    directory = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/samples")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "progress-90-days.png").write_bytes(png)
+    (directory / "report-90-days.pdf").write_bytes(pdf)
