@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install check lock clean
+.PHONY: run test test-sqlite test-postgres install check lock clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/coachbot
 
+# Both legs: SQLite, then PostgreSQL (COACHBOT_TEST_POSTGRES, default the local server; its
+# tests are reported as skipped when there is no server).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	COACHBOT_TEST_ENGINE=postgresql $(BIN)/python -m pytest
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-postgres: $(STAMP)
+	COACHBOT_TEST_ENGINE=postgresql $(BIN)/python -m pytest
 
 check: $(STAMP)
 	$(BIN)/python -m ruff check coachbot tests migrations

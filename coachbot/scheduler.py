@@ -17,7 +17,14 @@ from datetime import timedelta
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from coachbot.bot.render import keyboard
 from coachbot.clock import Clock
@@ -39,7 +46,14 @@ class DispatchConfig:
     max_unrecorded: int = 8
     lease: timedelta = timedelta(minutes=2)  # a prompt left "sending" this long is taken again
     max_lateness: timedelta = timedelta(hours=3)  # older missed prompts are skipped, not sent
-    max_attempts: int = 5  # network failures before a prompt is given up
+    # Network failures, 5xx and repeated 429s: retried after 30 s, 1, 2, 4... minutes (at most
+    # 30), then given up and recorded as failed: about an hour of outage is ridden out.
+    max_attempts: int = 8
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_cap: timedelta = timedelta(minutes=30)
+    # PostgreSQL: only the instance holding the advisory lock sends (False: every instance
+    # sends, splitting the prompts with SKIP LOCKED; the rate limit is then per instance).
+    elect: bool = True
 
 
 @dataclass
@@ -74,10 +88,17 @@ class Dispatcher:
         self._bot = bot
         self._clock = clock
         self.config = config or DispatchConfig()
+        self._leadership = dispatch.Leadership(services.db.engine)
+
+    async def close(self) -> None:
+        """Give up the dispatcher's lead (another instance takes over at its next tick)."""
+        await self._leadership.release()
 
     async def tick(self) -> TickReport:
         """Claim everything due, then send what is pending."""
         report = TickReport()
+        if self.config.elect and not await self._leadership.held():
+            return report  # another instance sends: the rate limit holds across instances
         db, config = self._services.db, self.config
         started = self._clock()
         while True:
@@ -152,7 +173,8 @@ class Dispatcher:
         # A Core connection, not an ORM session: this commit runs once per few prompts.
         async with self._services.db.connection() as session:
             await dispatch.mark_sent(session, by_kind.get(SENT, []), now)
-            await dispatch.mark_state(session, ids(RETRY), dispatch.PENDING)
+            await dispatch.mark_retry(session, [(c, now + self._backoff(tries))
+                                                for c, tries in by_kind.get(RETRY, [])])  # fmt: skip
             await dispatch.mark_state(session, ids(FAILED) + ids(BLOCKED), dispatch.FAILED)
             await dispatch.mark_state(session, ids(SKIPPED) + ids(SILENT), "skipped")
             await dispatch.set_prompts_off(session, [u for _, u in by_kind.get(BLOCKED, [])],
@@ -165,6 +187,9 @@ class Dispatcher:
         report.blocked += len(ids(BLOCKED))
         report.paused += len(ids(SILENT))
 
+    def _backoff(self, attempts: int) -> timedelta:
+        return min(self.config.retry_base * (1 << max(attempts - 1, 0)), self.config.retry_cap)
+
     async def _send(self, prompt: DuePrompt) -> _Result:
         decision = self._services.daily.decide(prompt)
         if decision.reply is None:
@@ -173,12 +198,23 @@ class Dispatcher:
         if decision.weekly:  # the weekly summary first, so the prompt's buttons come last
             summary = await self._services.progress.weekly(prompt.user.telegram_user_id)
             replies[:0] = [summary] if summary else []
+        chat_id = prompt.user.chat_id
         try:
             for reply in replies:
-                message = await self._bot.send_message(
-                    prompt.user.chat_id, reply.text, parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply.buttons),
-                )  # fmt: skip
+                try:
+                    message = await self._bot.send_message(
+                        chat_id, reply.text, parse_mode=ParseMode.HTML,
+                        reply_markup=keyboard(reply.buttons),
+                    )  # fmt: skip
+                except ChatMigrated as moved:  # Telegram gave the chat a new id: follow it
+                    chat_id = moved.new_chat_id
+                    async with self._services.db.connection() as connection:
+                        await dispatch.move_chat(connection, prompt.user.id, chat_id)
+                    log.info("user %s: chat moved; prompt resent there", prompt.user.id)
+                    message = await self._bot.send_message(
+                        chat_id, reply.text, parse_mode=ParseMode.HTML,
+                        reply_markup=keyboard(reply.buttons),
+                    )  # fmt: skip
         except Forbidden:
             log.info("user %s blocked the bot; prompts stop", prompt.user.id)
             return (BLOCKED, prompt.check_in_id, prompt.user.id)
@@ -189,8 +225,11 @@ class Dispatcher:
             return (FAILED, prompt.check_in_id, 0)
         except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
             log.info("prompt %s not delivered (%s)", prompt.check_in_id, type(exc).__name__)
-            gave_up = prompt.attempts >= self.config.max_attempts
-            return (FAILED if gave_up else RETRY, prompt.check_in_id, 0)
+            if prompt.attempts >= self.config.max_attempts:
+                log.warning("prompt %s given up after %s attempts", prompt.check_in_id,
+                            prompt.attempts)  # fmt: skip
+                return (FAILED, prompt.check_in_id, 0)
+            return (RETRY, prompt.check_in_id, prompt.attempts)
         except TelegramError as exc:
             log.error("prompt %s failed: %s", prompt.check_in_id, type(exc).__name__)
             return (FAILED, prompt.check_in_id, 0)

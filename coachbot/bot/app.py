@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,12 +22,15 @@ from telegram.ext import (
 )
 
 from coachbot.bot import handlers
-from coachbot.bot.updates import PerUserOrder
+from coachbot.bot.updates import FloodLimit, UpdateGate
 from coachbot.clock import Clock, system_clock
 from coachbot.logs import cap_third_party_loggers
 from coachbot.scheduler import DispatchConfig, Dispatcher
 from coachbot.services.container import Services
 
+# Durations (RetryAfter.retry_after...) as timedelta, as PTB 23 will have them: without this
+# opt-in PTB warns of the change each time the rate limiter reads a "retry after".
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 log = logging.getLogger(__name__)
 RATE_LIMITER_RETRIES = 3  # AIORateLimiter retries nothing by default: RetryAfter would reach us
 TELEGRAM_MAX_RATE = 30.0  # messages a second, overall
@@ -71,6 +75,9 @@ async def _dispatch_job(context: Any) -> None:
 
 
 async def _close_services(application: AnyApplication) -> None:
+    dispatcher: Dispatcher | None = application.bot_data.get(DISPATCHER_KEY)
+    if dispatcher is not None:
+        await dispatcher.close()
     services: Services = application.bot_data[handlers.SERVICES_KEY]
     await services.close()
 
@@ -83,9 +90,12 @@ def build_application(
     dispatch: DispatchConfig | None = None,
     clock: Clock = system_clock,
     max_rate: float = TELEGRAM_MAX_RATE,
+    flood: FloodLimit | None = None,
 ) -> AnyApplication:
     """The bot, talking to the Bot API at `api_root` (Telegram, a local server or the emulator)."""
     cap_third_party_loggers()
+    gate = UpdateGate(services.db, clock, flood=flood,
+                      flood_notice=services.content.messages.render("flood_notice"))  # fmt: skip
     application = (
         ApplicationBuilder()
         .token(token)
@@ -100,11 +110,12 @@ def build_application(
                 max_retries=RATE_LIMITER_RETRIES,
             )  # fmt: skip
         )
-        .concurrent_updates(PerUserOrder())
+        .concurrent_updates(gate)
         .post_init(_post_init)
         .post_shutdown(_close_services)
         .build()
     )
+    gate.bot = application.bot
     application.bot_data[handlers.SERVICES_KEY] = services
     if dispatch is not None:  # None: no scheduled prompts (tests tick a Dispatcher themselves)
         application.bot_data[DISPATCHER_KEY] = Dispatcher(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
@@ -165,7 +166,8 @@ async def on_button(update: Update, context: Context) -> None:
     if outcome.edit is not None:
         await _edit(query, outcome.edit)
     elif outcome.accepted and message is not None and getattr(message, "reply_markup", None):
-        await query.edit_message_reply_markup(reply_markup=None)
+        with contextlib.suppress(BadRequest):  # already retired by an earlier press of it
+            await query.edit_message_reply_markup(reply_markup=None)
     await _say(update, context, *outcome.replies)
 
 

@@ -1,21 +1,48 @@
-"""Updates are handled concurrently across users and in order for each user.
+"""How updates reach the handlers: once each, concurrently across users, in order per user, and
+no faster than a flood limit per user.
 
-PTB handles one update at a time by default, so one slow answer (a chart being drawn, a busy
-database) holds every other user's. This processor runs up to `max_concurrent` updates at once
-while each user's own updates stay in arrival order (an answer is never applied before the
-question it answers).
+- **Once.** Telegram redelivers an update (same `update_id`) when a webhook answer was lost;
+  the first delivery is recorded in `processed_updates` (kept 48 hours, Telegram keeps updates
+  24) and any later one is dropped before a handler sees it.
+- **Concurrently, in order per user.** PTB handles one update at a time by default, so one slow
+  answer (a chart, a busy database) held every user's. Up to `max_concurrent` updates run at
+  once; each user's own updates wait for the previous one (an answer is never applied before
+  the question it answers).
+- **Flood control.** Each user has a token bucket (`FloodLimit`: a burst, then a steady rate).
+  Updates beyond it are dropped, and the user is told once a minute to slow down: someone
+  sending hundreds of messages a minute slows only themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import logging
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
-MAX_CONCURRENT_UPDATES = 64
+from coachbot.clock import Clock
+from coachbot.storage import repositories as repo
+from coachbot.storage.db import Database
+
+log = logging.getLogger(__name__)
+# Slots are cheap (a semaphore); a user's queued updates hold one each while they wait their
+# turn, and flood control caps those at the burst, so one user can never fill them.
+MAX_CONCURRENT_UPDATES = 256
+REMEMBER_UPDATES = timedelta(hours=48)
+FORGET_EVERY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FloodLimit:
+    burst: int = 40  # updates at once (a whole enrolment is about 20) ...
+    per_second: float = 1.0  # ... then 60 a minute
+    notice_every: float = 60.0  # seconds between "slow down" notices
 
 
 def user_key(update: object) -> int | None:
@@ -25,14 +52,47 @@ def user_key(update: object) -> int | None:
     return None
 
 
-class PerUserOrder(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+class _Bucket:
+    def __init__(self, limit: FloodLimit, now: float) -> None:
+        self.tokens = float(limit.burst)
+        self.at = now
+        self.noticed = -limit.notice_every
+
+    def take(self, limit: FloodLimit, now: float) -> bool:
+        self.tokens = min(limit.burst, self.tokens + (now - self.at) * limit.per_second)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class UpdateGate(BaseUpdateProcessor):
+    def __init__(
+        self, db: Database, clock: Clock, *, flood: FloodLimit | None = None,
+        flood_notice: str = "", max_concurrent: int = MAX_CONCURRENT_UPDATES,
+    ) -> None:  # fmt: skip
+        super().__init__(max_concurrent)
+        self._db = db
+        self._clock = clock
+        self._flood = flood or FloodLimit()
+        self._notice = flood_notice
+        self.bot: Bot | None = None  # set once the application is built (for the notice)
         self._locks: dict[int, asyncio.Lock] = {}
         self._holders: dict[int, int] = {}  # updates using each lock (to drop idle locks)
+        self._buckets: dict[int, _Bucket] = {}
+        self._forgot_at = self._clock() - FORGET_EVERY
+        self.dropped_duplicates = 0
+        self.dropped_flood = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = user_key(update)
+        if key is not None and not await self._admit(key, update):
+            _discard(coroutine)
+            return
+        if not await self._first_delivery(update):
+            _discard(coroutine)
+            return
         if key is None:
             await coroutine
             return
@@ -51,3 +111,42 @@ class PerUserOrder(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+    async def _admit(self, key: int, update: object) -> bool:
+        now = asyncio.get_running_loop().time()
+        bucket = self._buckets.setdefault(key, _Bucket(self._flood, now))
+        if len(self._buckets) > 10_000:  # forget full buckets (idle users)
+            self._buckets = {k: b for k, b in self._buckets.items() if b.tokens < self._flood.burst}
+        if bucket.take(self._flood, now):
+            return True
+        self.dropped_flood += 1
+        log.info("user %s: update dropped by flood control", key)
+        if now - bucket.noticed >= self._flood.notice_every and self.bot and self._notice:
+            bucket.noticed = now
+            chat = update.effective_chat if isinstance(update, Update) else None
+            if chat is not None:
+                try:
+                    await self.bot.send_message(chat.id, self._notice)
+                except TelegramError:
+                    log.warning("user %s: flood notice not delivered", key)
+        return False
+
+    async def _first_delivery(self, update: object) -> bool:
+        if not isinstance(update, Update):
+            return True
+        now = self._clock()
+        async with self._db.transaction() as session:
+            first = await repo.first_delivery(session, update.update_id, now)
+            if now - self._forgot_at >= FORGET_EVERY:
+                self._forgot_at = now
+                await repo.forget_updates_before(session, now - REMEMBER_UPDATES)
+        if not first:
+            self.dropped_duplicates += 1
+            log.info("update %s: a redelivery, ignored", update.update_id)
+        return first
+
+
+def _discard(coroutine: Awaitable[Any]) -> None:
+    """Close a handler coroutine that will not run (no "never awaited" warning)."""
+    if isinstance(coroutine, Coroutine):
+        coroutine.close()

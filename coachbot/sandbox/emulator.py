@@ -156,11 +156,13 @@ JsonDict = dict[str, Any]
 class ApiError(Exception):
     """A Bot API failure, carrying Telegram's error envelope and HTTP status."""
 
-    def __init__(self, error_code: int, description: str, *, retry_after: int | None = None):
+    def __init__(self, error_code: int, description: str, *, retry_after: int | None = None,
+                 migrate_to_chat_id: int | None = None):  # fmt: skip
         super().__init__(description)
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def envelope(self) -> JsonDict:
         body: JsonDict = {
@@ -168,9 +170,16 @@ class ApiError(Exception):
             "error_code": self.error_code,
             "description": self.description,
         }
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+        parameters = {
+            "retry_after": self.retry_after,
+            "migrate_to_chat_id": self.migrate_to_chat_id,
+        }
+        if any(value is not None for value in parameters.values()):
+            body["parameters"] = {k: v for k, v in parameters.items() if v is not None}
         return body
+
+
+DROP_CONNECTION = 0  # the error code of an injected fault that closes the socket unanswered
 
 
 class _InjectedFault(ApiError):
@@ -992,12 +1001,15 @@ class BotApiEmulator:
         error_code: int,
         description: str,
         retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
         count: int = 1,
     ) -> None:
-        """Make the next ``count`` calls of ``method`` fail with this error, before any checks."""
+        """Make the next ``count`` calls of ``method`` fail with this error, before any checks.
+        ``error_code`` 0 drops the connection without an answer (``DROP_CONNECTION``)."""
         if method.lower() not in self._methods:
             raise ValueError(f"unknown Bot API method {method!r}")
-        error = _InjectedFault(error_code, description, retry_after=retry_after)
+        error = _InjectedFault(error_code, description, retry_after=retry_after,
+                               migrate_to_chat_id=migrate_to_chat_id)  # fmt: skip
         self._faults.setdefault(method.lower(), deque()).append(_Fault(error, count))
 
     def set_blocked(self, user_id: int, blocked: bool = True) -> None:
@@ -1028,7 +1040,7 @@ class BotApiEmulator:
             result = await handler(params)
         except ApiError as error:
             self._record(method, params, at, error)
-            return error.error_code, error.envelope()
+            return error.error_code, error.envelope()  # error_code 0: the connection is dropped
         except asyncio.CancelledError:
             self._record(method, params, at, None, "client closed the connection")
             raise
@@ -1755,6 +1767,9 @@ class _EmulatorHandler(tornado.web.RequestHandler):
             status, body = await self._work
         except asyncio.CancelledError:
             return  # nobody left to answer
+        if status == DROP_CONNECTION:  # an injected fault: the line goes dead mid-request
+            self.request.connection.close()  # type: ignore[union-attr]
+            return
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body, ensure_ascii=False))

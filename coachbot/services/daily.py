@@ -141,6 +141,10 @@ class DailyService:
             return Outcome(accepted=False, notice=self._m.render("stale_button"))
         if kind == INFO:
             return Outcome(self._instructions(due), accepted=False)
+        if await self._already(due, kind, choice.value):
+            # The same answer again (a re-sent press, a double tap): its domain key (check-in
+            # and value) is on record, so nothing changes and the message stays as it is.
+            return Outcome(accepted=False, notice=self._m.render("already_recorded"))
         if kind == DID:
             if choice.value not in ADHERENCE:
                 return Outcome(accepted=False, notice=self._m.render("stale_button"))
@@ -190,6 +194,18 @@ class DailyService:
         rated = await self.press(who, Choice(f"{PAIN}:{latest}", str(pain)))
         what = self._m.render("recorded_pain", pain=pain)
         return Outcome((Reply(self._m.render_markup("recorded", what=what)), *rated.replies))
+
+    async def _already(self, due: DuePrompt, kind: str, value: str) -> bool:
+        """Whether this answer (kind and value) is already recorded for the prompt's day."""
+        async with self._db.transaction() as session:
+            row = await session.get(CheckIn, due.check_in_id)
+            assert row is not None
+            if kind == FLAG:
+                reported = await repo.day_answers(session, due.user.id)
+                return any(a.day == due.day and value in a.red_flags for a in reported)
+        recorded = {DID: row.adherence, PAIN: None if row.pain is None else str(row.pain),
+                    CLEARED: "yes" if row.cleared else None}  # fmt: skip
+        return recorded.get(kind) == value
 
     async def _rescreen_answer(self, who: Who, due: DuePrompt, value: str) -> Outcome:
         if value == NONE_OF_THESE:

@@ -11,16 +11,18 @@ cost is that a message in flight at the moment of the crash may be sent twice.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from coachbot.domain.schedule import next_prompt_at
 from coachbot.storage.models import CheckIn, Escalation, User
@@ -58,6 +60,9 @@ async def claim_due(
             .where(User.next_prompt_at <= now, User.prompts_off.is_(None))
             .order_by(User.next_prompt_at)
             .limit(limit)
+            # PostgreSQL: several dispatchers split the due users instead of queueing behind
+            # each other's row locks (SQLite ignores it: one writer at a time anyway).
+            .with_for_update(skip_locked=True)
         )
     ).all()
     if not due:
@@ -100,11 +105,18 @@ async def take_for_sending(
     fresh: ColumnElement[bool] = CheckIn.sending_since.is_(None)
     if not_tried_since is not None:
         fresh = or_(fresh, CheckIn.sending_since < not_tried_since)
+    fresh = and_(fresh, or_(CheckIn.retry_at.is_(None), CheckIn.retry_at <= now))
     takeable = or_(
         and_(CheckIn.prompt_state == PENDING, fresh),
         and_(CheckIn.prompt_state == SENDING, CheckIn.sending_since < now - lease),
     )
-    chosen = select(CheckIn.id).where(takeable).order_by(CheckIn.due_at).limit(limit)
+    chosen = (
+        select(CheckIn.id)
+        .where(takeable)
+        .order_by(CheckIn.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     taken = (
         (
             await session.execute(
@@ -188,6 +200,52 @@ async def _routine_escalations(
 
 Executor = AsyncSession | AsyncConnection  # the marks run on either
 
+# The PostgreSQL advisory lock that elects the one sending dispatcher among several instances.
+LEADER_LOCK_KEY = 0x636F6163686274  # "coachbt"
+
+
+class Leadership:
+    """Whether this process is the dispatcher that sends (PostgreSQL: the holder of an advisory
+    lock on a connection kept open for it; released when the process or its connection dies,
+    and taken over by another instance at its next tick). SQLite: always, one process."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def held(self) -> bool:
+        if self._engine.dialect.name != "postgresql":
+            return True
+        if self._connection is not None:
+            try:
+                await self._connection.execute(text("SELECT 1"))
+                return True
+            except DBAPIError:  # the connection (and so the lock) is gone
+                await self.release()
+        connection = await self._engine.connect()
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            won = await connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}
+            )
+        except BaseException:
+            await connection.close()
+            raise
+        if not won:
+            await connection.close()
+            return False
+        self._connection = connection
+        return True
+
+    async def release(self) -> None:
+        """Give the lock up. The connection is discarded, not returned to the pool: a pooled
+        connection would keep holding the session-level lock."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(DBAPIError):
+                await connection.invalidate()
+                await connection.close()
+
 
 async def mark_sent(session: Executor, sent: Sequence[tuple[int, int]], now: datetime) -> None:
     """Record (check-in id, message id) pairs as delivered."""
@@ -201,6 +259,23 @@ async def mark_sent(session: Executor, sent: Sequence[tuple[int, int]], now: dat
             ),  # fmt: skip
             [{"cid": check_in, "mid": message, "at": now} for check_in, message in sent],
         )
+
+
+async def mark_retry(session: Executor, retries: Sequence[tuple[int, datetime]]) -> None:
+    """Put (check-in id, retry time) pairs back to pending, each to be tried at its time."""
+    if retries:
+        check_ins = cast(Table, CheckIn.__table__)
+        await session.execute(
+            update(check_ins)
+            .where(check_ins.c.id == bindparam("cid"))
+            .values(prompt_state=PENDING, retry_at=bindparam("at")),
+            [{"cid": check_in, "at": at} for check_in, at in retries],
+        )
+
+
+async def move_chat(session: Executor, user_id: int, chat_id: int) -> None:
+    """Telegram moved the user's chat (a group became a supergroup): send there from now on."""
+    await session.execute(update(User).where(User.id == user_id).values(chat_id=chat_id))
 
 
 async def mark_state(session: Executor, check_in_ids: Sequence[int], state: str) -> None:

@@ -119,6 +119,7 @@ class CheckIn(Base):
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     send_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # after a failed send
     prompted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
     adherence: Mapped[str | None] = mapped_column(String(8))  # done | partly | skipped
@@ -156,3 +157,13 @@ class Escalation(Base):
     cause: Mapped[str | None] = mapped_column(String(200))
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update already handled: a redelivery of the same update_id is ignored.
+    Kept for 48 hours (Telegram keeps undelivered updates for 24)."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

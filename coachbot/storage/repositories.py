@@ -7,10 +7,12 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coachbot.domain.triage import Escalation, Level
-from coachbot.storage.models import CheckIn, PhaseChange, RedFlagAnswer, User
+from coachbot.storage.models import CheckIn, PhaseChange, ProcessedUpdate, RedFlagAnswer, User
 from coachbot.storage.models import Escalation as EscalationRow
 
 
@@ -203,7 +205,21 @@ async def save_day_answers(
     if pain is not None:
         check_in.pain, check_in.rated_at = pain, now
     check_in.cleared = check_in.cleared or cleared
-    for flag in red_flags:
+    reported = set(
+        (
+            await session.execute(
+                select(RedFlagAnswer.flag_id).where(
+                    RedFlagAnswer.user_id == user_id,
+                    RedFlagAnswer.day == day,
+                    RedFlagAnswer.screening == "daily",
+                )  # fmt: skip
+            )
+        ).scalars()
+    )
+    # A red flag is reported once a day: the same press re-sent (a new update id) adds nothing.
+    for flag in dict.fromkeys(red_flags):
+        if flag in reported:
+            continue
         session.add(
             RedFlagAnswer(
                 user_id=user_id,
@@ -303,6 +319,23 @@ async def escalation_log(session: AsyncSession, user_id: int) -> list[Escalation
         .order_by(EscalationRow.id)
     )  # fmt: skip
     return [EscalationRecord(*row) for row in rows.all()]
+
+
+async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Record a Telegram update id; False if it was recorded before (a redelivery)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(ProcessedUpdate.update_id)
+    )
+    return result.first() is not None
+
+
+async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> None:
+    await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.received_at < cutoff))
 
 
 # Every table that holds rows about a user, with the column that names them. Export reads these

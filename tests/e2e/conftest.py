@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from coachbot.bot.app import AnyApplication, build_application, polling
+from coachbot.bot.updates import FloodLimit
 from coachbot.clock import FakeClock
 from coachbot.sandbox.emulator import BotApiEmulator
 from coachbot.scheduler import DispatchConfig, Dispatcher
@@ -18,6 +19,8 @@ from coachbot.services.container import create_services
 from coachbot.testing import EmulatorClient, SandboxUser
 
 TOKEN = "123456789:AAE2e-test-token-for-the-local-emulator"
+# Scripted users answer at machine speed; flood control has its own test (test_faults.py).
+SCRIPTED = FloodLimit(burst=1_000_000)
 USER_ID = 1001
 
 StartBot = Callable[[], Awaitable[AnyApplication]]
@@ -40,7 +43,7 @@ async def start_bot(
 
     async def start() -> AnyApplication:
         services = create_services(database_url, "Europe/London", clock=clock)
-        application = build_application(TOKEN, emulator.url, services)
+        application = build_application(TOKEN, emulator.url, services, flood=SCRIPTED)
         context = polling(application)
         await context.__aenter__()
         running.append(context)
@@ -77,6 +80,8 @@ def user(client: EmulatorClient) -> SandboxUser:
 
 
 @pytest.fixture
-def dispatcher(bot: AnyApplication, clock: FakeClock) -> Dispatcher:
+async def dispatcher(bot: AnyApplication, clock: FakeClock) -> AsyncIterator[Dispatcher]:
     """The dispatch job's worker, ticked by the test on the fake clock (no background job)."""
-    return Dispatcher(bot.bot_data["services"], bot.bot, clock, DispatchConfig())
+    worker = Dispatcher(bot.bot_data["services"], bot.bot, clock, DispatchConfig())
+    yield worker
+    await worker.close()

@@ -240,14 +240,17 @@ class TestDelivery:
         self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
         clock: FakeClock, database_url: str,
     ) -> None:  # fmt: skip
-        """A 502 from the Bot API puts the prompt back; the next tick delivers it, once."""
+        """A 502 from the Bot API puts the prompt back for 30 s (backoff); then it is delivered,
+        once."""
         await add_enrolled_users(database_url, [801], enrolled_at=ENROLLED)
         emulator.open_private_chats([801])
         emulator.fail_next("sendMessage", error_code=502, description="Bad Gateway")
         clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
         first = await dispatcher.tick()
         assert (first.sent, first.retried) == (0, 1)
-        clock.advance(seconds=5)
+        clock.advance(seconds=29)
+        assert (await dispatcher.tick()).sent == 0  # still backing off
+        clock.advance(seconds=1)
         assert (await dispatcher.tick()).sent == 1
         assert emulator.sent_messages_per_chat() == {801: 1}
 

@@ -15,6 +15,7 @@ from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state, upgrade_to_head
 from coachbot.storage.models import Base, CheckIn
+from tests.conftest import ON_POSTGRES
 
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
@@ -49,6 +50,7 @@ async def test_a_database_ahead_of_the_code_is_refused(database_url: str) -> Non
         await asyncio.to_thread(upgrade_to_head, database_url)
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite settings")
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database_url: str) -> None:
     """Readers do not block the writer, and a second writer waits instead of failing."""
     db = Database(database_url)
