@@ -1,5 +1,6 @@
-# coachbot runtime image: slim Python, the pinned dependencies, a non-root user.
-# `coachbot run` upgrades a SQLite database itself; on PostgreSQL run `coachbot migrate` first.
+# coachbot runtime image: slim Python, the pinned dependencies, a non-root user. It migrates the
+# database, then runs the bot (long polling; a webhook when WEBHOOK_URL is set), with /healthz on
+# HEALTH_LISTEN (polling) or WEBHOOK_LISTEN (webhook) for the health check below.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY requirements.lock ./
@@ -15,6 +16,11 @@ RUN useradd --create-home --uid 10001 coachbot
 COPY --from=build /install /usr/local
 USER coachbot
 WORKDIR /home/coachbot
-ENV DATA_DIR=/home/coachbot/data PYTHONUNBUFFERED=1
+ENV DATA_DIR=/home/coachbot/data PYTHONUNBUFFERED=1 HEALTH_LISTEN=0.0.0.0:8080
 VOLUME ["/home/coachbot/data"]
-CMD ["coachbot", "run"]
+EXPOSE 8080 8443
+# /healthz answers 200 when the database answers and the dispatch scheduler runs, else 503.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; listen = os.environ.get('WEBHOOK_LISTEN', '0.0.0.0:8443') if os.environ.get('WEBHOOK_URL') else os.environ['HEALTH_LISTEN']; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % listen.rpartition(':')[2], timeout=4)"]
+# Several instances starting together migrate one at a time (a PostgreSQL advisory lock).
+CMD ["sh", "-c", "coachbot migrate && exec coachbot run"]

@@ -44,12 +44,16 @@ def _prepare_database(settings: Settings) -> None:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run the bot: by webhook when WEBHOOK_URL is set, else by long polling (the default)."""
     from coachbot.bot.app import ALLOWED_UPDATES, build_application
     from coachbot.scheduler import DispatchConfig
     from coachbot.services.container import create_services
 
     token = settings.require_token()
-    configure_logging(settings.log_level, [token])
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    if settings.webhook_url is not None and secret is None:  # Settings refuses this already
+        raise ConfigError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+    configure_logging(settings.log_level, [token] + ([secret] if secret else []))
     default_content()  # fail fast on broken content
     _prepare_database(settings)
     services = create_services(settings.database_url, settings.default_timezone)
@@ -60,9 +64,26 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
     )
     application = build_application(
-        token, settings.api_root, services, dispatch=dispatch, max_rate=settings.telegram_max_rate
-    )
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        token, settings.api_root, services, dispatch=dispatch,
+        max_rate=settings.telegram_max_rate, admin_ids=settings.admins,
+    )  # fmt: skip
+    webhook = settings.webhook_url is not None and secret is not None
+    if not webhook and not settings.health_listen:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return 0
+    from coachbot.bot.webhook import ListenError, parse_listen, run_until_signalled
+
+    listen, variable = (
+        (settings.webhook_listen, "WEBHOOK_LISTEN") if webhook
+        else (settings.health_listen, "HEALTH_LISTEN")
+    )  # fmt: skip
+    host, port = parse_listen(listen)
+    url = str(settings.webhook_url) if webhook else None
+    try:
+        asyncio.run(run_until_signalled(application, url=url, secret=secret or "", host=host,
+                                        port=port))  # fmt: skip
+    except ListenError as exc:
+        raise StartupError(f"{variable}: {exc}") from None
     return 0
 
 
@@ -124,7 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coachbot", description=__doc__)
     parser.set_defaults(handler=cmd_default)
     sub = parser.add_subparsers(title="commands")
-    sub.add_parser("run", help="run the bot (polling)").set_defaults(handler=cmd_run)
+    sub.add_parser(
+        "run", help="run the bot (long polling, or a webhook when WEBHOOK_URL is set)"
+    ).set_defaults(handler=cmd_run)
     sub.add_parser(
         "demo", help="chat with the bot in this terminal, against the local emulator"
     ).set_defaults(handler=cmd_demo)

@@ -7,12 +7,22 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+SECRET_SHAPE = "1-256 characters of A-Z, a-z, 0-9, _ and -"
 SUPPORTED_DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+HEALTH_CHECK_PATH = "/healthz"  # served beside the webhook, so WEBHOOK_URL cannot use it
 
 
 class ConfigError(Exception):
@@ -22,7 +32,10 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """Everything coachbot reads from its environment."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable counts as unset (compose passes `WEBHOOK_URL: ${WEBHOOK_URL:-}`).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
@@ -31,6 +44,10 @@ class Settings(BaseSettings):
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8443"
+    # Polling mode: serve /healthz here (e.g. 0.0.0.0:8080 in the container); empty: no server.
+    health_listen: str = ""
+    # Telegram user ids allowed to use /stats.
+    admin_ids: str = ""
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Telegram allows about 30 messages a second overall; a local Bot API server may allow more.
@@ -55,12 +72,39 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_path(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and (value.path or "/").rstrip("/") == HEALTH_CHECK_PATH:
+            raise ValueError(f"the path {HEALTH_CHECK_PATH} is the health check; choose another")
+        return value
+
     @field_validator("webhook_secret")
     @classmethod
-    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+    def _secret_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Runs for the default too (pydantic-settings validates defaults), after webhook_url.
+        if value is None and info.data.get("webhook_url") is not None:
+            # Without a secret anyone who finds the URL could post forged updates.
+            raise ValueError(f"required when WEBHOOK_URL is set ({SECRET_SHAPE})")
         if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
-            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
+            raise ValueError(SECRET_SHAPE)
         return value
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _admin_ids(cls, value: str) -> str:
+        if any(not part.strip().isdigit() for part in value.split(",") if part.strip()):
+            raise ValueError("comma-separated Telegram user ids, e.g. 12345,67890")
+        return value
+
+    @property
+    def admins(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.admin_ids.split(",") if part.strip())
+
+    @field_validator("health_listen")
+    @classmethod
+    def _health_listen_shape(cls, value: str) -> str:
+        return cls._listen_shape(value) if value else value
 
     @field_validator("webhook_listen")
     @classmethod

@@ -394,6 +394,7 @@ async def add_enrolled_users(
             "location": facts.location, "grade": None, "baseline_pain": baseline_pain,
             "phase": course.phase, "phase_since": local_day, "reminder_time": reminder,
             "timezone": zone, "next_prompt_at": due, "enrolled_at": enrolled_at,
+            "enrolled_on": local_day,
             "created_at": enrolled_at, "updated_at": enrolled_at,
         }  # fmt: skip
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from coachbot.config import load_settings
 from coachbot.storage.db import create_engine
 from coachbot.storage.models import Base, UtcDateTime
 
+MIGRATION_LOCK = 0x636F6163686D67  # "coachmg": a PostgreSQL advisory lock key
 config = context.config
 target_metadata = Base.metadata
 
@@ -36,6 +38,10 @@ def _run(connection: Connection) -> None:
         render_item=_render_item,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Instances starting together (compose --scale) migrate one at a time: the second
+            # waits here, then finds the schema at head and does nothing.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -91,6 +91,7 @@ def build_application(
     clock: Clock = system_clock,
     max_rate: float = TELEGRAM_MAX_RATE,
     flood: FloodLimit | None = None,
+    admin_ids: frozenset[int] = frozenset(),
 ) -> AnyApplication:
     """The bot, talking to the Bot API at `api_root` (Telegram, a local server or the emulator)."""
     cap_third_party_loggers()
@@ -121,15 +122,18 @@ def build_application(
         application.bot_data[DISPATCHER_KEY] = Dispatcher(
             services, application.bot, clock, dispatch
         )
-    add_handlers(application)
+    add_handlers(application, admin_ids)
     return application
 
 
-def add_handlers(application: AnyApplication) -> None:
+def add_handlers(application: AnyApplication, admin_ids: frozenset[int] = frozenset()) -> None:
     """Route updates; the first matching handler in group 0 wins, so order matters."""
     say = handlers.reply_with
     application.add_handler(TypeHandler(Update, handlers.log_update), group=-1)
+    # /stats answers operators only; for anyone else it is an unknown command.
+    admins = [CommandHandler("stats", handlers.on_stats, filters.User(user_id=admin_ids))]
     routes = [
+        *(admins if admin_ids else []),
         MessageHandler(~filters.ChatType.PRIVATE, say("group_chat")),
         MessageHandler(filters.UpdateType.EDITED, say("edited_message")),
         CommandHandler("start", handlers.on_start),

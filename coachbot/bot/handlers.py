@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
@@ -24,6 +23,8 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 SERVICES_KEY = "services"
+RETIRED_KEY = "retired_keyboards"  # chat_data: messages whose keyboard a press retired ...
+RETIRED_KEPT = 20  # ... the latest few (a double tap is answered within seconds)
 
 
 def services_of(context: Context) -> Services:
@@ -113,6 +114,11 @@ async def on_delete(update: Update, context: Context) -> None:
     await _say(update, context, *services_of(context).data.ask_delete().replies)
 
 
+async def on_stats(update: Update, context: Context) -> None:
+    """/stats (operators in ADMIN_IDS only; the route filters): counts, no personal data."""
+    await _say(update, context, await services_of(context).admin.stats())
+
+
 async def on_settings(update: Update, context: Context) -> None:
     """/settings: time, zone and prompts, with buttons to change them."""
     outcome = await services_of(context).daily.settings(_who(update))
@@ -148,6 +154,15 @@ async def on_button(update: Update, context: Context) -> None:
     if choice is None:
         await query.answer(services.say("stale_button").text)
         return
+    message = query.message
+    retired: list[int] = (
+        context.chat_data.setdefault(RETIRED_KEY, []) if context.chat_data is not None else []
+    )
+    if message is not None and message.message_id in retired:
+        # A second tap on a keyboard an earlier tap already retired (both were sent before the
+        # first was answered): the first did the work; this one changes nothing.
+        await query.answer(services.say("stale_button").text)
+        return
     kind = choice.step.partition(":")[0]
     if kind in DAILY_KINDS:
         outcome = await services.daily.press(_who(update), choice)
@@ -162,12 +177,11 @@ async def on_button(update: Update, context: Context) -> None:
     else:
         outcome = await services.enrolment.press(_who(update), choice)
     await query.answer(outcome.notice)
-    message = query.message
     if outcome.edit is not None:
         await _edit(query, outcome.edit)
     elif outcome.accepted and message is not None and getattr(message, "reply_markup", None):
-        with contextlib.suppress(BadRequest):  # already retired by an earlier press of it
-            await query.edit_message_reply_markup(reply_markup=None)
+        retired[:] = [*retired[-(RETIRED_KEPT - 1) :], message.message_id]
+        await query.edit_message_reply_markup(reply_markup=None)
     await _say(update, context, *outcome.replies)
 
 

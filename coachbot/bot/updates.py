@@ -82,25 +82,31 @@ class UpdateGate(BaseUpdateProcessor):
         self._holders: dict[int, int] = {}  # updates using each lock (to drop idle locks)
         self._buckets: dict[int, _Bucket] = {}
         self._forgot_at = self._clock() - FORGET_EVERY
+        self._notices: set[asyncio.Future[None]] = set()  # "slow down" messages in flight
         self.dropped_duplicates = 0
         self.dropped_flood = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = user_key(update)
-        if key is not None and not await self._admit(key, update):
-            _discard(coroutine)
-            return
-        if not await self._first_delivery(update):
+        if key is not None and not self._admit(key, update):
             _discard(coroutine)
             return
         if key is None:
-            await coroutine
+            if await self._first_delivery(update):
+                await coroutine
+            else:
+                _discard(coroutine)
             return
+        # Take the user's place in line before anything else awaits: asyncio locks are granted
+        # in the order asked, so this user's updates run in the order they arrived.
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._holders[key] = self._holders.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                if await self._first_delivery(update):
+                    await coroutine
+                else:
+                    _discard(coroutine)
         finally:
             self._holders[key] -= 1
             if not self._holders[key]:
@@ -112,7 +118,8 @@ class UpdateGate(BaseUpdateProcessor):
     async def shutdown(self) -> None:
         """Nothing to release."""
 
-    async def _admit(self, key: int, update: object) -> bool:
+    def _admit(self, key: int, update: object) -> bool:
+        """The flood decision, taken at once (no await: a flood is dropped as it arrives)."""
         now = asyncio.get_running_loop().time()
         bucket = self._buckets.setdefault(key, _Bucket(self._flood, now))
         if len(self._buckets) > 10_000:  # forget full buckets (idle users)
@@ -121,15 +128,21 @@ class UpdateGate(BaseUpdateProcessor):
             return True
         self.dropped_flood += 1
         log.info("user %s: update dropped by flood control", key)
-        if now - bucket.noticed >= self._flood.notice_every and self.bot and self._notice:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if now - bucket.noticed >= self._flood.notice_every and chat is not None:
             bucket.noticed = now
-            chat = update.effective_chat if isinstance(update, Update) else None
-            if chat is not None:
-                try:
-                    await self.bot.send_message(chat.id, self._notice)
-                except TelegramError:
-                    log.warning("user %s: flood notice not delivered", key)
+            notice = asyncio.ensure_future(self._tell_to_slow_down(key, chat.id))
+            self._notices.add(notice)
+            notice.add_done_callback(self._notices.discard)
         return False
+
+    async def _tell_to_slow_down(self, key: int, chat_id: int) -> None:
+        if self.bot is None or not self._notice:
+            return
+        try:
+            await self.bot.send_message(chat_id, self._notice)
+        except TelegramError:
+            log.warning("user %s: flood notice not delivered", key)
 
     async def _first_delivery(self, update: object) -> bool:
         if not isinstance(update, Update):

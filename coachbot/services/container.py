@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from coachbot.clock import Clock, system_clock
 from coachbot.content import Content, default_content
+from coachbot.services.admin import AdminService
 from coachbot.services.course import CourseService
 from coachbot.services.daily import DailyService
 from coachbot.services.data_rights import DataRightsService
@@ -24,6 +25,7 @@ class Services:
     daily: DailyService
     data: DataRightsService
     progress: ProgressService
+    admin: AdminService
     renderer: Renderer  # draws charts and PDFs in a worker process
 
     def say(self, key: str) -> Reply:
@@ -62,5 +64,6 @@ def create_services(
         daily=DailyService(db, content, clock, course, enrolment),
         data=DataRightsService(db, content, clock),
         progress=ProgressService(db, content, clock, course, renderer),
+        admin=AdminService(db, content),
         renderer=renderer,
     )

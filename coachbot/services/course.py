@@ -43,7 +43,10 @@ class NotEnrolled(LookupError):
 
 
 def enrolment_date(user: UserRecord) -> date:
-    """Day 0: the user's local date of enrolment."""
+    """Day 0: the user's local date of enrolment (stored then, so a later change of time zone
+    cannot renumber the days; rows from before it was stored compute it)."""
+    if user.enrolled_on is not None:
+        return user.enrolled_on
     assert user.enrolled_at is not None and user.timezone is not None
     return user.enrolled_at.astimezone(ZoneInfo(user.timezone)).date()
 

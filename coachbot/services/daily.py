@@ -36,6 +36,7 @@ DID, PAIN, INFO, CLEARED, FLAG = "did", "pain", "info", "cleared", "flag"
 DAILY_KINDS = frozenset({DID, PAIN, INFO, CLEARED, FLAG})
 ADHERENCE = ("done", "partly", "skipped")
 NONE_OF_THESE = "none"
+MAX_ROW_ID = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL
 ROUTINE_REMINDER_DAYS = 7  # rule 1: routine escalations are reminded after 7 days
 
 
@@ -216,7 +217,7 @@ class DailyService:
         return Outcome(self._tell(due, outcome))
 
     async def _own_check_in(self, who: Who, raw_id: str) -> DuePrompt | None:
-        if not raw_id.isdigit():
+        if not (raw_id.isascii() and raw_id.isdigit() and int(raw_id) <= MAX_ROW_ID):  # forged
             return None
         async with self._db.transaction() as session:
             found = await dispatch.load_prompts(session, [int(raw_id)])

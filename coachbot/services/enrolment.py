@@ -258,6 +258,7 @@ class EnrolmentService:
             phase=course.phase,
             phase_since=today,
             enrolled_at=now,
+            enrolled_on=today,
             next_prompt_at=due,
             **facts,
         )

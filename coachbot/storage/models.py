@@ -87,6 +87,8 @@ class User(Base):
     # The weekly progress summary (sent with the check-in on the enrolment weekday).
     weekly_summary: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Day 0, the local date of enrolment: program days count from it whatever zone comes later.
+    enrolled_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -41,6 +41,7 @@ class UserRecord:
     prompts_off: str | None
     enrolled_at: datetime | None
     weekly_summary: bool
+    enrolled_on: date | None
 
 
 _USER_FIELDS = tuple(field.name for field in fields(UserRecord))
@@ -59,6 +60,7 @@ _PROGRAM_FIELDS = (
     "timezone",
     "next_prompt_at",
     "enrolled_at",
+    "enrolled_on",
     "prompts_off",
 )
 

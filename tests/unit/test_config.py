@@ -96,3 +96,48 @@ class TestErrors:
         """PostgreSQL through asyncpg is a supported engine."""
         monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/test")
         assert not load_settings().is_default_sqlite
+
+
+class TestWebhook:
+    def test_webhook_url_without_a_secret_names_webhook_secret(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A webhook anyone could post forged updates to is refused at start-up."""
+        monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
+        with pytest.raises(ConfigError, match="^WEBHOOK_SECRET: required when WEBHOOK_URL is set"):
+            load_settings()
+
+    def test_webhook_url_with_a_secret_is_accepted_and_the_secret_hidden(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """URL and secret together load; the secret does not show in the settings' repr."""
+        monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
+        monkeypatch.setenv("WEBHOOK_SECRET", "s3cret_Value-1")
+        settings = load_settings()
+        assert str(settings.webhook_url) == "https://bot.example.org/telegram"
+        assert settings.webhook_secret is not None
+        assert settings.webhook_secret.get_secret_value() == "s3cret_Value-1"
+        assert "s3cret_Value-1" not in repr(settings)
+
+    def test_polling_needs_no_secret(self) -> None:
+        """Without WEBHOOK_URL (polling, the default) the secret is optional."""
+        settings = load_settings()
+        assert settings.webhook_url is None and settings.webhook_secret is None
+
+    def test_a_malformed_secret_is_named_even_with_a_url(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A secret Telegram would refuse is reported as malformed, not as missing."""
+        monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
+        monkeypatch.setenv("WEBHOOK_SECRET", "has spaces")
+        with pytest.raises(ConfigError, match="^WEBHOOK_SECRET: 1-256 characters"):
+            load_settings()
+
+    def test_the_health_check_path_is_not_a_webhook_path(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """/healthz is served beside the webhook, so the webhook cannot live there."""
+        monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/healthz")
+        monkeypatch.setenv("WEBHOOK_SECRET", "s3cret")
+        with pytest.raises(ConfigError, match="^WEBHOOK_URL: the path /healthz"):
+            load_settings()

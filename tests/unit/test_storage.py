@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,6 +18,7 @@ from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state, upgrade_to_head
 from coachbot.storage.models import Base, CheckIn
+from tests import postgres
 from tests.conftest import ON_POSTGRES
 
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
@@ -37,6 +41,27 @@ async def test_a_fresh_database_is_behind_then_at_head(tmp_path: object) -> None
     assert await schema_state(url) is SchemaState.BEHIND
     await asyncio.to_thread(upgrade_to_head, url)
     assert await schema_state(url) is SchemaState.AT_HEAD
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="several instances need PostgreSQL")
+async def test_instances_starting_together_migrate_one_at_a_time() -> None:
+    """Three `coachbot migrate` processes at once on an empty PostgreSQL database (instances
+    starting together): all succeed, and the schema is at head."""
+    name = f"coachbot_fresh_{uuid.uuid4().hex[:8]}"
+    postgres.create_database(name)
+    try:
+        url = postgres.url_of(name)
+        environment = {**os.environ, "DATABASE_URL": url}
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "coachbot", "migrate", env=environment
+            )  # fmt: skip
+            for _ in range(3)
+        ]
+        assert [await asyncio.wait_for(p.wait(), 60) for p in processes] == [0, 0, 0]
+        assert await schema_state(url) is SchemaState.AT_HEAD
+    finally:
+        postgres.drop_database(name)
 
 
 async def test_a_database_ahead_of_the_code_is_refused(database_url: str) -> None:
