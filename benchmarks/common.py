@@ -5,6 +5,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+
+import httpx
+
+from coachbot.storage.migrate import upgrade_to_head
+from coachbot.testing import add_enrolled_users
 
 TOKEN = "123456789:benchmark-token-for-the-local-emulator"
 
@@ -39,3 +46,15 @@ def start_emulator(rate_limited: bool) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     return process, process.stdout.readline().strip()
+
+
+async def due_users(database_url: str, emulator_url: str, ids: range) -> datetime:
+    """Migrate the database and enrol `ids`, all due for their prompt a minute ago, with their
+    chats open in the emulator; the current time (to start the bot's fake clock at)."""
+    await asyncio.to_thread(upgrade_to_head, database_url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    await add_enrolled_users(database_url, ids, enrolled_at=now - timedelta(days=2), zone="UTC",
+                             reminder=clock_time(0, 0), due=now - timedelta(minutes=1))  # fmt: skip
+    async with httpx.AsyncClient(base_url=emulator_url) as sandbox:
+        await sandbox.post("/_sandbox/chats", json={"user_ids": list(ids)}, timeout=120)
+    return now

@@ -24,8 +24,6 @@ import json
 import resource
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +38,9 @@ from coachbot.scheduler import DispatchConfig, Dispatcher
 from coachbot.services.container import create_services
 from coachbot.services.replies import Reply
 from coachbot.storage import dispatch
-from coachbot.storage.migrate import upgrade_to_head
 from coachbot.storage.models import CheckIn
-from coachbot.testing import add_enrolled_users
 
-from .common import TOKEN, LoopMonitor, start_emulator
+from .common import TOKEN, LoopMonitor, due_users, start_emulator
 
 FIRST_USER = 1_000_000
 TELEGRAM_RATE = 30.0
@@ -55,13 +51,9 @@ async def run(users: int, rate_limited: bool, concurrency: int) -> dict[str, Any
     folder = tempfile.mkdtemp(prefix="coachbot-bench-")
     database_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
     try:
-        await asyncio.to_thread(upgrade_to_head, database_url)
         ids = range(FIRST_USER, FIRST_USER + users)
-        now = datetime.now(UTC).replace(microsecond=0)
-        await add_enrolled_users(database_url, ids, enrolled_at=now - timedelta(days=2), zone="UTC",
-                                 reminder=clock_time(0, 0), due=now - timedelta(minutes=1))  # fmt: skip
+        now = await due_users(database_url, url, ids)
         async with httpx.AsyncClient(base_url=url) as sandbox:
-            await sandbox.post("/_sandbox/chats", json={"user_ids": list(ids)}, timeout=120)
             clock = FakeClock(now)
             services = create_services(database_url, "UTC", clock=clock)
             application = build_application(TOKEN, url, services,

@@ -16,8 +16,6 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from typing import Any
 
 import httpx
@@ -26,11 +24,9 @@ from coachbot.bot.app import build_application
 from coachbot.clock import FakeClock
 from coachbot.scheduler import DispatchConfig, Dispatcher
 from coachbot.services.container import create_services
-from coachbot.storage.migrate import upgrade_to_head
-from coachbot.testing import add_enrolled_users
 from tests import postgres
 
-from .common import TOKEN, start_emulator
+from .common import TOKEN, due_users, start_emulator
 
 FIRST_USER = 3_000_000
 TELEGRAM_RATE = 30.0
@@ -43,13 +39,9 @@ async def run(users: int, instances: int, elect: bool, rate_limited: bool) -> di
     database_url = postgres.url_of(database)
     made: list[tuple[Any, Any, Dispatcher]] = []
     try:
-        await asyncio.to_thread(upgrade_to_head, database_url)
         ids = range(FIRST_USER, FIRST_USER + users)
-        now = datetime.now(UTC).replace(microsecond=0)
-        await add_enrolled_users(database_url, ids, enrolled_at=now - timedelta(days=2), zone="UTC",
-                                 reminder=clock_time(0, 0), due=now - timedelta(minutes=1))  # fmt: skip
+        now = await due_users(database_url, url, ids)
         async with httpx.AsyncClient(base_url=url) as sandbox:
-            await sandbox.post("/_sandbox/chats", json={"user_ids": list(ids)}, timeout=120)
             clock = FakeClock(now)
             for _ in range(instances):
                 services = create_services(database_url, "UTC", clock=clock)

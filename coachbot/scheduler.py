@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -29,6 +29,7 @@ from telegram.error import (
 from coachbot.bot.render import keyboard
 from coachbot.clock import Clock
 from coachbot.services.container import Services
+from coachbot.services.replies import Reply
 from coachbot.storage import dispatch
 from coachbot.storage.dispatch import DuePrompt
 
@@ -199,22 +200,21 @@ class Dispatcher:
             summary = await self._services.progress.weekly(prompt.user.telegram_user_id)
             replies[:0] = [summary] if summary else []
         chat_id = prompt.user.chat_id
+
+        async def send(reply: Reply) -> Message:
+            return await self._bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML,
+                                                reply_markup=keyboard(reply.buttons))  # fmt: skip
+
         try:
             for reply in replies:
                 try:
-                    message = await self._bot.send_message(
-                        chat_id, reply.text, parse_mode=ParseMode.HTML,
-                        reply_markup=keyboard(reply.buttons),
-                    )  # fmt: skip
+                    message = await send(reply)
                 except ChatMigrated as moved:  # Telegram gave the chat a new id: follow it
                     chat_id = moved.new_chat_id
                     async with self._services.db.connection() as connection:
                         await dispatch.move_chat(connection, prompt.user.id, chat_id)
                     log.info("user %s: chat moved; prompt resent there", prompt.user.id)
-                    message = await self._bot.send_message(
-                        chat_id, reply.text, parse_mode=ParseMode.HTML,
-                        reply_markup=keyboard(reply.buttons),
-                    )  # fmt: skip
+                    message = await send(reply)
         except Forbidden:
             log.info("user %s blocked the bot; prompts stop", prompt.user.id)
             return (BLOCKED, prompt.check_in_id, prompt.user.id)

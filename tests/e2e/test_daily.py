@@ -273,9 +273,12 @@ class TestDelivery:
                                                     lease=timedelta(minutes=2))  # fmt: skip
         assert len(taken) == 4  # ... and dies before sending them
         restarted = Dispatcher(services, bot.bot, clock)
-        assert (await restarted.tick()).sent == 16  # the others; the 4 are under lease
-        clock.advance(minutes=3)
-        assert (await restarted.tick()).sent == 4
+        try:
+            assert (await restarted.tick()).sent == 16  # the others; the 4 are under lease
+            clock.advance(minutes=3)
+            assert (await restarted.tick()).sent == 4
+        finally:
+            await restarted.close()
         assert emulator.sent_messages_per_chat() == dict.fromkeys(users, 1)
 
 
