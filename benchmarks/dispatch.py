@@ -46,7 +46,7 @@ FIRST_USER = 1_000_000
 TELEGRAM_RATE = 30.0
 
 
-async def run(users: int, rate_limited: bool, concurrency: int) -> dict[str, Any]:
+async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int) -> dict[str, Any]:
     emulator, url = start_emulator(rate_limited)
     folder = tempfile.mkdtemp(prefix="coachbot-bench-")
     database_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
@@ -60,14 +60,14 @@ async def run(users: int, rate_limited: bool, concurrency: int) -> dict[str, Any
                                              max_rate=TELEGRAM_RATE if rate_limited else 1e9)  # fmt: skip
             await application.initialize()
             dispatcher = Dispatcher(services, application.bot, clock,
-                                    DispatchConfig(concurrency=concurrency))  # fmt: skip
+                                    DispatchConfig(concurrency=concurrency, max_unrecorded=unrecorded))  # fmt: skip
             with LoopMonitor() as monitor:
                 started = time.perf_counter()
                 report = await dispatcher.tick()
                 elapsed = time.perf_counter() - started
             result: dict[str, Any] = {
                 "benchmark": "dispatch", "users": users, "engine": "sqlite",
-                "concurrency": concurrency, "sent": report.sent,
+                "concurrency": concurrency, "max_unrecorded": unrecorded, "sent": report.sent,
                 "max_loop_stall_ms": round(monitor.longest * 1000, 1),
             }  # fmt: skip
             if rate_limited:
@@ -121,9 +121,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=DispatchConfig().concurrency)
+    parser.add_argument("--max-unrecorded", type=int, default=DispatchConfig().max_unrecorded)
     parser.add_argument("--rate-limited", action="store_true")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.users, args.rate_limited, args.concurrency))))
+    print(json.dumps(asyncio.run(run(args.users, args.rate_limited, args.concurrency,
+                                     args.max_unrecorded))))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     dispatch_concurrency: int = Field(default=4, ge=1, le=16)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
-    dispatch_max_unrecorded: int = Field(default=8, ge=1, le=64)
+    dispatch_max_unrecorded: int = Field(default=1, ge=1, le=64)
 
     @field_validator("telegram_bot_token")
     @classmethod
