@@ -16,8 +16,9 @@ no faster than a flood limit per user.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # Slots are cheap (a semaphore); a user's queued updates hold one each while they wait their
 # turn, and flood control caps those at the burst, so one user can never fill them.
 MAX_CONCURRENT_UPDATES = 256
+MAX_BUCKETS = 10_000
 REMEMBER_UPDATES = timedelta(hours=48)
 FORGET_EVERY = timedelta(hours=1)
 
@@ -91,22 +93,25 @@ class UpdateGate(BaseUpdateProcessor):
         if key is not None and not self._admit(key, update):
             _discard(coroutine)
             return
-        if key is None:
+        # Take the user's place in line before anything else awaits: asyncio locks are granted
+        # in the order asked, so this user's updates run in the order they arrived.
+        async with self._in_line(key):
             if await self._first_delivery(update):
                 await coroutine
             else:
                 _discard(coroutine)
+
+    @contextlib.asynccontextmanager
+    async def _in_line(self, key: int | None) -> AsyncIterator[None]:
+        """One update at a time for user `key` (no ordering for updates from nobody)."""
+        if key is None:
+            yield
             return
-        # Take the user's place in line before anything else awaits: asyncio locks are granted
-        # in the order asked, so this user's updates run in the order they arrived.
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._holders[key] = self._holders.get(key, 0) + 1
         try:
             async with lock:
-                if await self._first_delivery(update):
-                    await coroutine
-                else:
-                    _discard(coroutine)
+                yield
         finally:
             self._holders[key] -= 1
             if not self._holders[key]:
@@ -122,8 +127,9 @@ class UpdateGate(BaseUpdateProcessor):
         """The flood decision, taken at once (no await: a flood is dropped as it arrives)."""
         now = asyncio.get_running_loop().time()
         bucket = self._buckets.setdefault(key, _Bucket(self._flood, now))
-        if len(self._buckets) > 10_000:  # forget full buckets (idle users)
-            self._buckets = {k: b for k, b in self._buckets.items() if b.tokens < self._flood.burst}
+        if len(self._buckets) > MAX_BUCKETS:  # forget users idle long enough to be refilled
+            refill = self._flood.burst / self._flood.per_second
+            self._buckets = {k: b for k, b in self._buckets.items() if now - b.at < refill}
         if bucket.take(self._flood, now):
             return True
         self.dropped_flood += 1
