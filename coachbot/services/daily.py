@@ -137,12 +137,14 @@ class DailyService:
     async def press(self, who: Who, choice: Choice) -> Outcome:
         """A button on a prompt: adherence, pain, instructions, clearance or a red flag."""
         kind, _, raw_id = choice.step.partition(":")
-        due = await self._own_check_in(who, raw_id)
+        async with self._db.transaction() as session:  # one read for both checks
+            due = await self._own_check_in(session, who, raw_id)
+            known = due is not None and await self._already(session, due, kind, choice.value)
         if due is None or kind not in DAILY_KINDS:
             return Outcome(accepted=False, notice=self._m.render("stale_button"))
         if kind == INFO:
             return Outcome(self._instructions(due), accepted=False)
-        if await self._already(due, kind, choice.value):
+        if known:
             # The same answer again (a re-sent press, a double tap): its domain key (check-in
             # and value) is on record, so nothing changes and the message stays as it is.
             return Outcome(accepted=False, notice=self._m.render("already_recorded"))
@@ -196,14 +198,14 @@ class DailyService:
         what = self._m.render("recorded_pain", pain=pain)
         return Outcome((Reply(self._m.render_markup("recorded", what=what)), *rated.replies))
 
-    async def _already(self, due: DuePrompt, kind: str, value: str) -> bool:
+    @staticmethod
+    async def _already(session: AsyncSession, due: DuePrompt, kind: str, value: str) -> bool:
         """Whether this answer (kind and value) is already recorded for the prompt's day."""
-        async with self._db.transaction() as session:
-            row = await session.get(CheckIn, due.check_in_id)
-            assert row is not None
-            if kind == FLAG:
-                reported = await repo.day_answers(session, due.user.id)
-                return any(a.day == due.day and value in a.red_flags for a in reported)
+        row = await session.get(CheckIn, due.check_in_id)
+        assert row is not None
+        if kind == FLAG:
+            reported = await repo.day_answers(session, due.user.id)
+            return any(a.day == due.day and value in a.red_flags for a in reported)
         recorded = {DID: row.adherence, PAIN: None if row.pain is None else str(row.pain),
                     CLEARED: "yes" if row.cleared else None}  # fmt: skip
         return recorded.get(kind) == value
@@ -216,11 +218,11 @@ class DailyService:
         outcome = await self._course.record_day(who.telegram_user_id, due.day, red_flags=(value,))
         return Outcome(self._tell(due, outcome))
 
-    async def _own_check_in(self, who: Who, raw_id: str) -> DuePrompt | None:
+    @staticmethod
+    async def _own_check_in(session: AsyncSession, who: Who, raw_id: str) -> DuePrompt | None:
         if not (raw_id.isascii() and raw_id.isdigit() and int(raw_id) <= MAX_ROW_ID):  # forged
             return None
-        async with self._db.transaction() as session:
-            found = await dispatch.load_prompts(session, [int(raw_id)])
+        found = await dispatch.load_prompts(session, [int(raw_id)])
         if not found or found[0].user.telegram_user_id != who.telegram_user_id:
             return None
         return found[0]
