@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -30,7 +28,12 @@ from typing import Any
 import httpx
 
 from coachbot.storage.migrate import upgrade_to_head
-from coachbot.testing import EmulatorClient, add_enrolled_users
+from coachbot.testing import (
+    EmulatorClient,
+    add_enrolled_users,
+    coachbot_environment,
+    coachbot_process,
+)
 from tests import postgres
 
 from .common import TOKEN, start_emulator
@@ -63,13 +66,14 @@ async def run(users: int, active: int, engine: str) -> dict[str, Any]:
                                  zone="UTC", due=now + timedelta(days=1))  # no prompt meanwhile  # fmt: skip
         async with httpx.AsyncClient(base_url=url) as sandbox:
             await sandbox.post("/_sandbox/chats", json={"user_ids": ids}, timeout=120)
-        environment = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": url,
-                       "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
-                       # The bot's own capacity: Telegram's 30 a second overall (which every
-                       # reply and edit counts against) would otherwise be the bound measured.
-                       "TELEGRAM_MAX_RATE": "100000"}  # fmt: skip
-        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "coachbot", "run",
-                                                   env=environment)  # fmt: skip
+        environment = coachbot_environment(
+            Path(folder), TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=url,
+            DATABASE_URL=database_url, LOG_LEVEL="WARNING",
+            # The bot's own capacity: Telegram's 30 a second overall (which every reply and
+            # edit counts against) would otherwise be the bound measured.
+            TELEGRAM_MAX_RATE="100000",
+        )  # fmt: skip
+        bot = await coachbot_process("run", env=environment, stdout=None, stderr=None)
         latencies: dict[str, list[float]] = {"/today": [], "done": [], "pain": []}
         gate = asyncio.Semaphore(active)
         async with EmulatorClient(url) as client:

@@ -18,9 +18,12 @@ Waiting is event-driven (the emulator long-polls), never a sleep, and every fail
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from zoneinfo import ZoneInfo
@@ -421,3 +424,25 @@ async def add_enrolled_users(
                 ])  # fmt: skip
     finally:
         await db.dispose()
+
+
+# coachbot's own settings: a test or benchmark process never inherits them from the shell.
+_SETTINGS = ("TELEGRAM_", "DATABASE_URL", "DATA_DIR", "WEBHOOK_", "HEALTH_LISTEN", "ADMIN_IDS",
+             "DISPATCH_", "DEFAULT_TIMEZONE", "LOG_LEVEL")  # fmt: skip
+
+
+def coachbot_environment(data_dir: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without any coachbot setting, then DATA_DIR and `settings`."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS)}
+    return {**keep, "DATA_DIR": str(data_dir), **settings}
+
+
+async def coachbot_process(
+    *arguments: str, env: dict[str, str], cwd: Path | None = None, stdin: int | None = None,
+    stdout: int | None = asyncio.subprocess.PIPE, stderr: int | None = asyncio.subprocess.PIPE,
+) -> asyncio.subprocess.Process:  # fmt: skip
+    """`python -m coachbot <arguments>` as a separate process (the real command line)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "coachbot", *arguments, env=env, cwd=cwd, stdin=stdin,
+        stdout=stdout, stderr=stderr,
+    )  # fmt: skip

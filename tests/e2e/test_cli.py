@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from coachbot.sandbox.emulator import BotApiEmulator
-from coachbot.testing import EmulatorClient
+from coachbot.testing import EmulatorClient, coachbot_environment, coachbot_process
 
 from .conftest import TOKEN
 
@@ -20,8 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
-    return {**keep, "DATA_DIR": str(tmp_path / "data"), **extra}
+    return coachbot_environment(tmp_path / "data", **extra)
 
 
 async def test_coachbot_run_enrols_a_user_against_an_emulator_it_has_never_seen(
@@ -33,16 +30,7 @@ async def test_coachbot_run_enrols_a_user_against_an_emulator_it_has_never_seen(
     env = _environment(
         tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=emulator.url, LOG_LEVEL="DEBUG"
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "coachbot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await coachbot_process("run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.STDOUT)
     try:
         async with EmulatorClient(emulator.url) as client:
             user = client.user(555, first_name="Robin")
@@ -76,16 +64,7 @@ async def test_coachbot_run_enrols_a_user_against_an_emulator_it_has_never_seen(
 
 async def test_run_without_a_token_names_the_variable(tmp_path: Path) -> None:
     """`coachbot run` with no token exits 2 with one line naming TELEGRAM_BOT_TOKEN."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "coachbot",
-        "run",
-        cwd=tmp_path,
-        env=_environment(tmp_path),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await coachbot_process("run", cwd=tmp_path, env=_environment(tmp_path))
     _, error = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert (
@@ -100,16 +79,8 @@ DEMO_SCRIPT = "/start\n1\n1\n29\n1\n4\n2\n2\n6\n" + "2\n" * 12 + "2\n1\n"
 
 async def test_demo_is_scriptable_from_stdin_and_ends_with_the_summary(tmp_path: Path) -> None:
     """`printf ... | coachbot demo` enrols through the terminal chat and exits at end of input."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "coachbot",
-        "demo",
-        cwd=tmp_path,
-        env=_environment(tmp_path),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    process = await coachbot_process(
+        "demo", cwd=tmp_path, env=_environment(tmp_path), stdin=asyncio.subprocess.PIPE
     )
     output, error = await asyncio.wait_for(process.communicate(DEMO_SCRIPT.encode()), timeout=120)
     text = output.decode()

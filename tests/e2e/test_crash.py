@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from coachbot.sandbox.emulator import BotApiEmulator
+from coachbot.testing import coachbot_environment, coachbot_process
 
 from ..factories import add_enrolled_users
 from .conftest import TOKEN
@@ -23,14 +22,13 @@ CONCURRENCY = 1  # prompts in flight, and sent but unrecorded: the most a kill c
 
 
 def _environment(tmp_path: Path, emulator: BotApiEmulator, database_url: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
-    return {
-        **keep, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.url,
+    return coachbot_environment(tmp_path / "data", **{
+        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.url,
         "DATABASE_URL": database_url, "TELEGRAM_MAX_RATE": "10000",
         "DISPATCH_INTERVAL_SECONDS": "0.2", "DISPATCH_CONCURRENCY": str(CONCURRENCY),
         "DISPATCH_MAX_UNRECORDED": str(CONCURRENCY),
         "DISPATCH_LEASE_SECONDS": "2", "LOG_LEVEL": "WARNING",
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 async def _until(condition: Callable[[], bool], seconds: float) -> None:
@@ -59,10 +57,8 @@ async def test_sigkill_mid_dispatch_then_restart_prompts_everyone(
         return emulator.sent_messages_per_chat()
 
     async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "coachbot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        return await coachbot_process("run", cwd=tmp_path, env=env,
+                                      stdout=asyncio.subprocess.DEVNULL)  # fmt: skip
 
     try:
         for kill in range(1, kills + 1):

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -39,7 +37,7 @@ from coachbot.sandbox.emulator import BotApiEmulator
 from coachbot.scheduler import DispatchConfig
 from coachbot.services.container import Services, create_services
 from coachbot.storage.models import User
-from coachbot.testing import EmulatorClient, SandboxUser
+from coachbot.testing import EmulatorClient, SandboxUser, coachbot_environment, coachbot_process
 
 from .conftest import TOKEN
 
@@ -313,21 +311,16 @@ async def test_coachbot_run_with_a_webhook_url_serves_it(tmp_path: Path) -> None
     emulator = BotApiEmulator(token=TOKEN)
     await emulator.start()
     port = _free_port()
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
-    env = {
-        **{k: v for k, v in keep.items() if not k.startswith("WEBHOOK_")},
-        "DATA_DIR": str(tmp_path / "data"),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": emulator.url,
-        "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
-        "WEBHOOK_SECRET": SECRET,
-        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        "LOG_LEVEL": "DEBUG",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "coachbot", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    env = coachbot_environment(
+        tmp_path / "data",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=emulator.url,
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        LOG_LEVEL="DEBUG",
+    )
+    process = await coachbot_process("run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.STDOUT)
     try:
         async with EmulatorClient(emulator.url) as client, httpx.AsyncClient() as http:
             user = client.user(556, first_name="Robin")
@@ -355,21 +348,15 @@ async def test_coachbot_run_names_webhook_listen_when_the_port_is_taken(tmp_path
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-        env = {
-            **keep,
-            "DATA_DIR": str(tmp_path / "data"),
-            "DATABASE_URL": "",
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": "http://127.0.0.1:9",  # never reached: binding comes first
-            "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "coachbot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        env = coachbot_environment(
+            tmp_path / "data",
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL="http://127.0.0.1:9",  # never reached: binding comes first
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        )
+        process = await coachbot_process("run", cwd=tmp_path, env=env)
         _, error = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     last_line = error.decode().strip().splitlines()[-1]  # after the migration's log lines

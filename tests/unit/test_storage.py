@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,6 +17,7 @@ from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state, upgrade_to_head
 from coachbot.storage.models import Base, CheckIn
+from coachbot.testing import coachbot_environment, coachbot_process
 from tests import postgres
 from tests.conftest import ON_POSTGRES
 
@@ -44,18 +44,16 @@ async def test_a_fresh_database_is_behind_then_at_head(tmp_path: object) -> None
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="several instances need PostgreSQL")
-async def test_instances_starting_together_migrate_one_at_a_time() -> None:
+async def test_instances_starting_together_migrate_one_at_a_time(tmp_path: Path) -> None:
     """Three `coachbot migrate` processes at once on an empty PostgreSQL database (instances
     starting together): all succeed, and the schema is at head."""
     name = f"coachbot_fresh_{uuid.uuid4().hex[:8]}"
     postgres.create_database(name)
     try:
         url = postgres.url_of(name)
-        environment = {**os.environ, "DATABASE_URL": url}
+        environment = coachbot_environment(tmp_path / "data", DATABASE_URL=url)
         processes = [
-            await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "coachbot", "migrate", env=environment
-            )  # fmt: skip
+            await coachbot_process("migrate", env=environment, stdout=None, stderr=None)
             for _ in range(3)
         ]
         assert [await asyncio.wait_for(p.wait(), 60) for p in processes] == [0, 0, 0]
