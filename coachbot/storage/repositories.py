@@ -125,6 +125,7 @@ async def record_red_flag_answer(
     *,
     screening: str,
     now: datetime,
+    day: date | None = None,  # the local date a daily answer belongs to
 ) -> None:
     session.add(
         RedFlagAnswer(
@@ -132,6 +133,7 @@ async def record_red_flag_answer(
             flag_id=flag_id,
             answer=answer,
             screening=screening,
+            day=day,
             answered_at=now,
         )
     )
@@ -220,18 +222,10 @@ async def save_day_answers(
     )
     # A red flag is reported once a day: the same press re-sent (a new update id) adds nothing.
     for flag in dict.fromkeys(red_flags):
-        if flag in reported:
-            continue
-        session.add(
-            RedFlagAnswer(
-                user_id=user_id,
-                flag_id=flag,
-                answer=True,
-                screening="daily",
-                day=day,
-                answered_at=now,
+        if flag not in reported:
+            await record_red_flag_answer(
+                session, user_id, flag, True, screening="daily", now=now, day=day
             )
-        )
     await session.flush()
 
 
