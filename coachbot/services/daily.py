@@ -204,8 +204,7 @@ class DailyService:
         row = await session.get(CheckIn, due.check_in_id)
         assert row is not None
         if kind == FLAG:
-            reported = await repo.day_answers(session, due.user.id)
-            return any(a.day == due.day and value in a.red_flags for a in reported)
+            return value in await repo.flags_reported_on(session, due.user.id, due.day)
         recorded = {DID: row.adherence, PAIN: None if row.pain is None else str(row.pain),
                     CLEARED: "yes" if row.cleared else None}  # fmt: skip
         return recorded.get(kind) == value

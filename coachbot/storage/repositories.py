@@ -209,17 +209,7 @@ async def save_day_answers(
     if pain is not None:
         check_in.pain, check_in.rated_at = pain, now
     check_in.cleared = check_in.cleared or cleared
-    reported = set(
-        (
-            await session.execute(
-                select(RedFlagAnswer.flag_id).where(
-                    RedFlagAnswer.user_id == user_id,
-                    RedFlagAnswer.day == day,
-                    RedFlagAnswer.screening == "daily",
-                )  # fmt: skip
-            )
-        ).scalars()
-    )
+    reported = await flags_reported_on(session, user_id, day)
     # A red flag is reported once a day: the same press re-sent (a new update id) adds nothing.
     for flag in dict.fromkeys(red_flags):
         if flag not in reported:
@@ -227,6 +217,18 @@ async def save_day_answers(
                 session, user_id, flag, True, screening="daily", now=now, day=day
             )
     await session.flush()
+
+
+async def flags_reported_on(session: AsyncSession, user_id: int, day: date) -> set[str]:
+    """The red flags the user reported on local date `day` (after enrolment)."""
+    rows = await session.execute(
+        select(RedFlagAnswer.flag_id).where(
+            RedFlagAnswer.user_id == user_id,
+            RedFlagAnswer.day == day,
+            RedFlagAnswer.screening == "daily",
+        )
+    )
+    return set(rows.scalars())
 
 
 @dataclass(frozen=True)
