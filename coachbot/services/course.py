@@ -103,10 +103,17 @@ class CourseService:
         return tuple(e.id for e in plan_for(course, program_day, self._content.exercises, avoid))
 
     async def replay(self, session: AsyncSession, user: UserRecord, start: date) -> Course:
-        intake_flags = [
-            flag for flag, yes in await repo.red_flag_answers(session, user.id, "intake") if yes
-        ]
-        answers = {(a.day - start).days: a for a in await repo.day_answers(session, user.id)}
+        """The course the stored answers make."""
+        intake = await repo.red_flag_answers(session, user.id, "intake")
+        return self.course_from(user, start, intake, await repo.day_answers(session, user.id))
+
+    def course_from(
+        self, user: UserRecord, start: date, intake: list[tuple[str, bool]],
+        day_answers: list[repo.DayAnswers],
+    ) -> Course:  # fmt: skip
+        """The course these answers make (day 0 is `start`), through the rules."""
+        intake_flags = [flag for flag, yes in intake if yes]
+        answers = {(a.day - start).days: a for a in day_answers}
         last = max(answers, default=0)
         days = []
         for number in range(1, last + 1):  # days with no answer are silence (rule 9)

@@ -106,7 +106,9 @@ class ProgressService:
 
     # Reading ---------------------------------------------------------------------------------
 
-    async def snapshot(self, telegram_user_id: int) -> Snapshot | None:
+    async def snapshot(self, telegram_user_id: int, *, history: bool = False) -> Snapshot | None:
+        """What the user's progress is made of; `history` adds the phase and escalation logs
+        (the report shows them; the summary does not)."""
         async with self._db.transaction() as session:
             user = await repo.get_user(session, telegram_user_id)
             if user is None:
@@ -117,28 +119,26 @@ class ProgressService:
                 return None  # the intake is not answered yet
             now = self._clock()
             intake = await repo.red_flag_answers(session, user.id, "intake")
+            answers = await repo.day_answers(session, user.id)
             if user.enrolled_at is None or user.timezone is None:
                 # Mid-enrolment (an escalation during the screening): day 0 only.
                 start = now.date()
                 course = begin(facts, [f for f, yes in intake if yes], self._content.levels)
-                today, log = 0, []
+                today = 0
             else:
                 start = enrolment_date(user)
-                course = await self._course.replay(session, user, start)
+                course = self._course.course_from(user, start, intake, answers)
                 today = (now.astimezone(ZoneInfo(user.timezone)).date() - start).days
-                log = await repo.check_in_log(session, user.id)
-            answers = await repo.day_answers(session, user.id)
+            log = [LogDay((a.day - start).days, a.adherence, a.pain) for a in answers]
             snapshot = Snapshot(
                 user=user,
                 start=start,
                 course=course,
-                progress=summarise(
-                    course, [LogDay((d - start).days, a, p) for d, a, p in log], max(today, 0)
-                ),
+                progress=summarise(course, log, max(today, 0)),
                 intake_answers=intake,
                 later_flags=[(a.day, flag) for a in answers for flag in a.red_flags],
-                phases=await repo.phase_history(session, user.id),
-                escalations=await repo.escalation_log(session, user.id),
+                phases=await repo.phase_history(session, user.id) if history else [],
+                escalations=await repo.escalation_log(session, user.id) if history else [],
             )
         return snapshot
 
@@ -237,7 +237,7 @@ class ProgressService:
 
     async def report(self, who: Who) -> tuple[Outcome, tuple[Document, ...]]:
         """/report (and the button on every escalation message): the one-page PDF."""
-        snapshot = await self.snapshot(who.telegram_user_id)
+        snapshot = await self.snapshot(who.telegram_user_id, history=True)
         if snapshot is None:
             return Outcome((Reply(self._m.render("report_not_ready")),)), ()
         pdf = await self._draw(report_pdf, self.report_data(snapshot))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -239,14 +239,21 @@ class DayAnswers:
     pain: int | None = None
     cleared: bool = False
     red_flags: tuple[str, ...] = ()
+    adherence: str | None = None  # done | partly | skipped
 
 
 async def day_answers(session: AsyncSession, user_id: int) -> list[DayAnswers]:
-    """Each answered date in order, with its rating, clearance and red flags reported."""
+    """Each date with a check-in or a report, in order: its rating, clearance, red flags and
+    whether the exercises were done."""
     rows = await session.execute(
-        select(CheckIn.day, CheckIn.pain, CheckIn.cleared).where(CheckIn.user_id == user_id)
+        select(CheckIn.day, CheckIn.pain, CheckIn.cleared, CheckIn.adherence).where(
+            CheckIn.user_id == user_id
+        )
     )
-    found = {day: DayAnswers(day, pain, cleared) for day, pain, cleared in rows.all()}
+    found = {
+        day: DayAnswers(day, pain, cleared, adherence=adherence)
+        for day, pain, cleared, adherence in rows.all()
+    }
     flags = await session.execute(
         select(RedFlagAnswer.day, RedFlagAnswer.flag_id)
         .where(
@@ -259,7 +266,7 @@ async def day_answers(session: AsyncSession, user_id: int) -> list[DayAnswers]:
     for day, flag in flags.all():
         assert day is not None, "a daily red flag always has its day"
         current = found.get(day, DayAnswers(day))
-        found[day] = DayAnswers(day, current.pain, current.cleared, (*current.red_flags, flag))
+        found[day] = replace(current, red_flags=(*current.red_flags, flag))
     return [found[day] for day in sorted(found)]
 
 
@@ -270,18 +277,6 @@ async def recorded_escalations(session: AsyncSession, user_id: int) -> list[Esca
         .order_by(EscalationRow.id)
     )
     return [Escalation(Level(level), reason, day) for level, reason, day in rows.all()]
-
-
-async def check_in_log(
-    session: AsyncSession, user_id: int
-) -> list[tuple[date, str | None, int | None]]:
-    """Each check-in's date, adherence answer and pain rating, in date order."""
-    rows = await session.execute(
-        select(CheckIn.day, CheckIn.adherence, CheckIn.pain)
-        .where(CheckIn.user_id == user_id)
-        .order_by(CheckIn.day)
-    )
-    return [(day, adherence, pain) for day, adherence, pain in rows.all()]
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,9 @@ async def test_the_report_holds_what_a_clinician_needs(
     services: Services, clock: FakeClock
 ) -> None:
     await ninety_day_course(services, clock)
-    data = services.progress.report_data(await services.progress.snapshot(ME.telegram_user_id))
+    data = services.progress.report_data(
+        await services.progress.snapshot(ME.telegram_user_id, history=True)
+    )
     lines = [
         line for s in (*data.before_chart, *data.after_chart) for line in (s.heading, *s.lines)
     ]
@@ -118,7 +120,9 @@ async def test_a_report_is_ready_as_soon_as_an_escalation_is_given_during_enrolm
     assert [b.choice for row in escalation.buttons for b in row] == [Choice("report", "pdf")]
     _, report = await services.progress.report(ME)
     assert pdf_pages(report[0].data) == 1
-    data = services.progress.report_data(await services.progress.snapshot(ME.telegram_user_id))
+    data = services.progress.report_data(
+        await services.progress.snapshot(ME.telegram_user_id, history=True)
+    )
     assert "At intake: 1 of 12 questions answered; YES to: " in "\n".join(
         data.before_chart[0].lines
     )
