@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 RATE_LIMITER_RETRIES = 3  # AIORateLimiter retries nothing by default: RetryAfter would reach us
 TELEGRAM_MAX_RATE = 30.0  # messages a second, overall
 DISPATCHER_KEY = "dispatcher"
+DISPATCH_JOB = "dispatch"  # the repeating job's name (/healthz looks it up)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -53,7 +54,7 @@ async def _post_init(application: AnyApplication) -> None:
             _dispatch_job,
             interval=dispatcher.config.interval,
             first=0.5,
-            name="dispatch",
+            name=DISPATCH_JOB,
             job_kwargs={"max_instances": 1, "coalesce": True},
         )
     try:

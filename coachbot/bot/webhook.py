@@ -44,7 +44,7 @@ from telegram import Update
 from tornado.httpserver import HTTPServer
 
 from coachbot.bot import handlers
-from coachbot.bot.app import ALLOWED_UPDATES, DISPATCHER_KEY, AnyApplication, polling
+from coachbot.bot.app import ALLOWED_UPDATES, DISPATCH_JOB, DISPATCHER_KEY, AnyApplication, polling
 from coachbot.config import HEALTH_CHECK_PATH
 from coachbot.services.container import Services
 
@@ -57,7 +57,6 @@ MAX_BODY_BYTES = 1024 * 1024  # an update is a few kilobytes; Telegram never sen
 DISCARD_LIMIT_BYTES = 16 * MAX_BODY_BYTES
 BODY_TIMEOUT_SECONDS = 30.0
 DATABASE_TIMEOUT_SECONDS = 2.0
-DISPATCH_JOB = "dispatch"  # the name coachbot.bot.app gives the repeating dispatch job
 
 
 class ListenError(Exception):
