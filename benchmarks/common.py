@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -58,3 +59,11 @@ async def due_users(database_url: str, emulator_url: str, ids: range) -> datetim
     async with httpx.AsyncClient(base_url=emulator_url) as sandbox:
         await sandbox.post("/_sandbox/chats", json={"user_ids": list(ids)}, timeout=120)
     return now
+
+
+def latency_ms(samples: list[float], percentile: int) -> dict[str, float]:
+    """The median and the given percentile of durations in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    high = ordered[min(len(ordered) - 1, round(percentile / 100 * (len(ordered) - 1)))]
+    return {"median_ms": round(statistics.median(ordered) * 1000, 1),
+            f"p{percentile}_ms": round(high * 1000, 1)}  # fmt: skip

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import tempfile
 import time
 import uuid
@@ -36,16 +35,9 @@ from coachbot.testing import (
 )
 from tests import postgres
 
-from .common import TOKEN, start_emulator
+from .common import TOKEN, latency_ms, start_emulator
 
 FIRST_USER = 2_000_000
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return {"median_ms": round(statistics.median(ordered) * 1000, 1),
-            "p99_ms": round(p99 * 1000, 1)}  # fmt: skip
 
 
 async def run(users: int, active: int, engine: str) -> dict[str, Any]:
@@ -105,7 +97,7 @@ async def run(users: int, active: int, engine: str) -> dict[str, Any]:
         return {
             "benchmark": "updates", "engine": engine, "users": users, "active_at_once": active,
             "updates_per_s": round(handled / elapsed, 1),
-            **{f"{kind}": summary(samples) for kind, samples in latencies.items()},
+            **{f"{kind}": latency_ms(samples, 99) for kind, samples in latencies.items()},
         }  # fmt: skip
     finally:
         if bot is not None:
