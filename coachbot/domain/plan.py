@@ -18,6 +18,8 @@ AFTER_HIGH_PAIN_MAX_LOAD = "mobility"  # ... to rest, isometric and mobility
 EARLY_DAYS_AFTER_SUDDEN_ONSET = 14  # no eccentric or plyometric work before day 14 after onset
 HEAVY_LOADS = frozenset({"eccentric", "plyometric"})
 TENDON_REST_DAYS = 2  # 48 h rest for tendon pain that flared in the last 2 days
+MAX_EXERCISES = 5  # rule 8: at most 5 exercises above `rest` a day ...
+MAX_MINUTES = 30  # ... and at most 30 of their minutes
 
 
 class ExerciseLike(Protocol):
