@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coachbot.clock import Clock
@@ -30,7 +29,6 @@ from coachbot.storage import dispatch
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.dispatch import DuePrompt
-from coachbot.storage.models import CheckIn
 
 DID, PAIN, INFO, CLEARED, FLAG = "did", "pain", "info", "cleared", "flag"
 DAILY_KINDS = frozenset({DID, PAIN, INFO, CLEARED, FLAG})
@@ -152,8 +150,7 @@ class DailyService:
             if choice.value not in ADHERENCE:
                 return Outcome(accepted=False, notice=self._m.render("stale_button"))
             async with self._db.transaction() as session:
-                await session.execute(update(CheckIn).where(CheckIn.id == due.check_in_id)
-                                      .values(adherence=choice.value))  # fmt: skip
+                await repo.set_check_in_adherence(session, due.check_in_id, choice.value)
             return Outcome(edit=await self._recorded(due))
         if kind == PAIN:
             try:
@@ -187,21 +184,17 @@ class DailyService:
             return None
         async with self._db.transaction() as session:
             user = await repo.get_user(session, who.telegram_user_id)
-            latest = None if user is None else await session.scalar(
-                select(CheckIn.id).where(CheckIn.user_id == user.id,
-                                         CheckIn.prompt_state == dispatch.SENT)
-                .order_by(CheckIn.day.desc()).limit(1)
-            )  # fmt: skip
+            latest = None if user is None else await repo.latest_sent_check_in(session, user.id)
         if latest is None:
             return Outcome((Reply(self._m.render("typed_pain_no_prompt")),), accepted=False)
-        rated = await self.press(who, Choice(f"{PAIN}:{latest}", str(pain)))
+        rated = await self.press(who, Choice(f"{PAIN}:{latest.id}", str(pain)))
         what = self._m.render("recorded_pain", pain=pain)
         return Outcome((Reply(self._m.render_markup("recorded", what=what)), *rated.replies))
 
     @staticmethod
     async def _already(session: AsyncSession, due: DuePrompt, kind: str, value: str) -> bool:
         """Whether this answer (kind and value) is already recorded for the prompt's day."""
-        row = await session.get(CheckIn, due.check_in_id)
+        row = await repo.get_check_in(session, due.check_in_id)
         assert row is not None
         if kind == FLAG:
             return value in await repo.flags_reported_on(session, due.user.id, due.day)
@@ -229,7 +222,7 @@ class DailyService:
     async def _recorded(self, due: DuePrompt) -> Reply:
         """The prompt again, with what is recorded for its day."""
         async with self._db.transaction() as session:
-            row = await session.get(CheckIn, due.check_in_id)
+            row = await repo.get_check_in(session, due.check_in_id)
             assert row is not None
             adherence, pain, cleared = row.adherence, row.pain, row.cleared
             fresh = (await dispatch.load_prompts(session, [due.check_in_id]))[0]
@@ -313,26 +306,16 @@ class DailyService:
     async def _today_check_in(
         self, session: AsyncSession, user: repo.UserRecord, today: date, now: datetime
     ) -> int:
-        existing = await session.scalar(
-            select(CheckIn).where(CheckIn.user_id == user.id, CheckIn.day == today)
-        )
-        if existing is None:
-            existing = CheckIn(user_id=user.id, day=today, prompt_state=dispatch.SENT, cleared=False,
-                               send_attempts=0, prompted_at=now)  # fmt: skip
-            session.add(existing)
-            await session.flush()
-            # Today's prompt has now been given: the scheduled one moves to tomorrow.
-            if user.next_prompt_at and user.timezone and user.reminder_time:
-                zone = ZoneInfo(user.timezone)
-                if user.next_prompt_at.astimezone(zone).date() == today:
-                    tomorrow = user.next_prompt_at + timedelta(hours=1)
-                    following = next_prompt_at(user.reminder_time, zone, tomorrow)
-                    await repo.update_user(session, user.id, now, next_prompt_at=following)
-        elif existing.prompt_state in (dispatch.PENDING, dispatch.SENDING):
-            existing.prompt_state = (
-                dispatch.SENT
-            )  # shown now: the dispatcher must not send it again
-        return existing.id
+        # Shown now: created as sent, or a pending one marked sent (not sent again).
+        check_in, created = await repo.show_check_in(session, user.id, today, now=now)
+        # Today's prompt has now been given: the scheduled one moves to tomorrow.
+        if created and user.next_prompt_at and user.timezone and user.reminder_time:
+            zone = ZoneInfo(user.timezone)
+            if user.next_prompt_at.astimezone(zone).date() == today:
+                tomorrow = user.next_prompt_at + timedelta(hours=1)
+                following = next_prompt_at(user.reminder_time, zone, tomorrow)
+                await repo.update_user(session, user.id, now, next_prompt_at=following)
+        return check_in.id
 
     async def set_prompts(self, who: Who, off: str | None) -> Outcome:
         """/pause, /resume and /stop."""

@@ -25,10 +25,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from coachbot.domain.schedule import next_prompt_at
+
+# The prompt states are defined with the model (repositories use them too); re-exported here.
+from coachbot.storage.models import FAILED as FAILED
+from coachbot.storage.models import PENDING as PENDING
+from coachbot.storage.models import SENDING as SENDING
+from coachbot.storage.models import SENT as SENT
 from coachbot.storage.models import CheckIn, Escalation, User
 from coachbot.storage.repositories import _USER_FIELDS, UserRecord
-
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
 
 @dataclass(frozen=True)

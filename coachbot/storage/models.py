@@ -31,6 +31,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# A daily prompt's delivery state (check_ins.prompt_state): see coachbot/storage/dispatch.py.
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every engine (SQLite has no time zones: store naive UTC)."""
@@ -77,6 +80,14 @@ class User(Base):
     location: Mapped[str | None] = mapped_column(String(8))
     grade: Mapped[int | None] = mapped_column(Integer)
     baseline_pain: Mapped[int | None] = mapped_column(Integer)
+    # Intake facts of clinical spec v2 (section 1.2); NULL while enrolling.
+    mechanism: Mapped[str | None] = mapped_column(String(8))  # sprint | stretch | blow | other
+    walking: Mapped[str | None] = mapped_column(String(8))  # normal | limp | cannot
+    previous_injury: Mapped[bool | None] = mapped_column(Boolean)
+    goal: Mapped[str | None] = mapped_column(String(8))  # sport | everyday
+    # The Patient-Specific Functional Scale's one activity and its score at enrolment (optional).
+    activity: Mapped[str | None] = mapped_column(String(60))
+    function_baseline: Mapped[int | None] = mapped_column(Integer)  # 0-10
     phase: Mapped[str | None] = mapped_column(String(16))
     phase_since: Mapped[date | None] = mapped_column(Date)
     reminder_time: Mapped[time | None] = mapped_column(Time)
@@ -102,8 +113,9 @@ class RedFlagAnswer(Base):
     user_id: Mapped[int] = _user_fk()
     flag_id: Mapped[str] = mapped_column(String(48))
     answer: Mapped[bool] = mapped_column(Boolean)
-    screening: Mapped[str] = mapped_column(String(16))  # intake | daily
-    day: Mapped[date | None] = mapped_column(Date)  # the user's local date it belongs to
+    # intake | daily | weekly | rescreen | symptom (a /symptom report, also on day 0)
+    screening: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date | None] = mapped_column(Date)  # the user's local date (NULL at intake)
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -124,11 +136,36 @@ class CheckIn(Base):
     retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # after a failed send
     prompted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    adherence: Mapped[str | None] = mapped_column(String(8))  # done | partly | skipped
-    pain: Mapped[int | None] = mapped_column(Integer)
+    # The day's session: done | partly | skipped.
+    adherence: Mapped[str | None] = mapped_column(String(8))
+    pain: Mapped[int | None] = mapped_column(Integer)  # rest pain, the day's rating
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The worst pain during the day's session (0-10; only with done or partly).
+    exercise_pain: Mapped[int | None] = mapped_column(Integer)
+    function_score: Mapped[int | None] = mapped_column(Integer)  # the weekly PSFS score, 0-10
     # The user said that day that a professional has cleared them to exercise again.
     cleared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The user said that day that they have seen a professional about the advice.
+    seen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class CheckAnswer(Base):
+    """The answer to one function check (spec section 1.5) on one local date: yes = passes.
+    A second answer to the same check that day replaces the first."""
+
+    __tablename__ = "check_answers"
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id", "day", "check_id", name="uq_check_answers_user_id_day_check_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    day: Mapped[date] = mapped_column(Date)
+    check_id: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class PhaseChange(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from typing import Any
@@ -12,7 +13,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coachbot.domain.triage import Escalation, Level
-from coachbot.storage.models import CheckIn, PhaseChange, ProcessedUpdate, RedFlagAnswer, User
+from coachbot.storage.models import (
+    PENDING,
+    SENDING,
+    SENT,
+    CheckAnswer,
+    CheckIn,
+    PhaseChange,
+    ProcessedUpdate,
+    RedFlagAnswer,
+    User,
+)
 from coachbot.storage.models import Escalation as EscalationRow
 
 
@@ -42,6 +53,13 @@ class UserRecord:
     enrolled_at: datetime | None
     weekly_summary: bool
     enrolled_on: date | None
+    # Intake facts of clinical spec v2 (section 1.2); None while enrolling.
+    mechanism: str | None = None
+    walking: str | None = None
+    previous_injury: bool | None = None
+    goal: str | None = None
+    activity: str | None = None
+    function_baseline: int | None = None
 
 
 _USER_FIELDS = tuple(field.name for field in fields(UserRecord))
@@ -54,6 +72,12 @@ _PROGRAM_FIELDS = (
     "location",
     "grade",
     "baseline_pain",
+    "mechanism",
+    "walking",
+    "previous_injury",
+    "goal",
+    "activity",
+    "function_baseline",
     "phase",
     "phase_since",
     "reminder_time",
@@ -189,85 +213,272 @@ async def record_phase_change(
     )
 
 
+SESSIONS = ("done", "partly", "skipped")  # the day's session (stored as check_ins.adherence)
+WITH_EXERCISE_PAIN = ("done", "partly")
+# Red-flag screenings after intake; they belong to a local date (intake answers have none).
+DAY_SCREENINGS = ("daily", "weekly", "rescreen", "symptom")
+
+
+@dataclass(frozen=True)
+class CheckInRecord:
+    """One check-in (one local date of the program): its prompt's state and the answers in it."""
+
+    id: int
+    user_id: int
+    day: date
+    prompt_state: str | None
+    adherence: str | None  # the day's session: done | partly | skipped
+    pain: int | None  # rest pain, the day's rating
+    exercise_pain: int | None
+    function: int | None  # the weekly function score
+    cleared: bool
+    seen: bool
+
+
+def _check_in_record(row: CheckIn) -> CheckInRecord:
+    return CheckInRecord(
+        id=row.id, user_id=row.user_id, day=row.day, prompt_state=row.prompt_state,
+        adherence=row.adherence, pain=row.pain, exercise_pain=row.exercise_pain,
+        function=row.function_score, cleared=row.cleared, seen=row.seen,
+    )  # fmt: skip
+
+
+def _score(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= 10:
+        raise ValueError(f"{name} is 0-10, not {value}")
+
+
+def _set_session(row: CheckIn, adherence: str | None, exercise_pain: int | None) -> None:
+    """The day's session and the pain during it: "skipped" clears the exercise pain, and an
+    exercise pain needs a session done or partly done that day."""
+    if adherence is not None and adherence not in SESSIONS:
+        raise ValueError(f"a session is one of {SESSIONS}, not {adherence!r}")
+    _score("exercise_pain", exercise_pain)
+    session = adherence if adherence is not None else row.adherence
+    if exercise_pain is not None and session not in WITH_EXERCISE_PAIN:
+        raise ValueError(f"exercise pain needs a session done or partly done, not {session!r}")
+    if adherence is not None:
+        row.adherence = adherence
+        if adherence not in WITH_EXERCISE_PAIN:
+            row.exercise_pain = None
+    if exercise_pain is not None:
+        row.exercise_pain = exercise_pain
+
+
 async def save_day_answers(
     session: AsyncSession,
     user_id: int,
     day: date,
     *,
-    pain: int | None,
-    cleared: bool,
-    red_flags: tuple[str, ...],
     now: datetime,
+    pain: int | None = None,
+    adherence: str | None = None,
+    exercise_pain: int | None = None,
+    checks: Mapping[str, bool] | None = None,
+    function: int | None = None,
+    cleared: bool = False,
+    seen: bool = False,
+    red_flags: Mapping[str, bool] | Iterable[str] = (),
+    screening: str = "daily",
 ) -> None:
-    """Store one day's answers: a rating replaces that day's earlier one, never adds a second."""
-    check_in = await session.scalar(
-        select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.day == day)
+    """Store answers for local date `day`; only what is given changes (None, False and empty
+    mean "not said"), and a bad value changes nothing (ValueError).
+
+    - `pain` (the rating), `exercise_pain` and `function` replace that day's earlier ones.
+    - `adherence` (the session) replaces the day's earlier one; "skipped" clears the day's
+      exercise pain, and `exercise_pain` is refused unless the session that day (given here or
+      stored) is done or partly.
+    - `checks` ({check id: passed}): an answer replaces that day's earlier answer to that check.
+    - `cleared` and `seen`: True records that the user said so that day (never withdrawn).
+    - `red_flags`: ids answered yes, or {id: answer} to keep the no answers too, from
+      `screening` (daily | weekly | rescreen | symptom; a /symptom on the enrolment day is
+      stored with that day). The same answer to the same flag is recorded once a day.
+    """
+    _score("pain", pain)
+    _score("function", function)
+    _score("exercise_pain", exercise_pain)
+    if adherence is not None and adherence not in SESSIONS:
+        raise ValueError(f"a session is one of {SESSIONS}, not {adherence!r}")
+    if screening not in DAY_SCREENINGS:
+        raise ValueError(f"a day's screening is one of {DAY_SCREENINGS}, not {screening!r}")
+    on_check_in = (pain, adherence, exercise_pain, function)
+    if any(value is not None for value in on_check_in) or cleared or seen:
+        row = await session.scalar(
+            select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.day == day)
+        )
+        new = row is None
+        if row is None:
+            row = CheckIn(user_id=user_id, day=day, cleared=False, seen=False, send_attempts=0)
+        _set_session(row, adherence, exercise_pain)  # may refuse: before the row is added
+        if new:
+            session.add(row)
+        if pain is not None:
+            row.pain, row.rated_at = pain, now
+        if function is not None:
+            row.function_score = function
+        row.cleared = row.cleared or cleared
+        row.seen = row.seen or seen
+    for check_id, passed in (checks or {}).items():
+        await _record_check_answer(session, user_id, day, check_id, passed, now)
+    answers = (
+        red_flags.items() if isinstance(red_flags, Mapping) else ((f, True) for f in red_flags)
     )
-    if check_in is None:
-        check_in = CheckIn(user_id=user_id, day=day, cleared=False)
-        session.add(check_in)
-    if pain is not None:
-        check_in.pain, check_in.rated_at = pain, now
-    check_in.cleared = check_in.cleared or cleared
-    reported = await flags_reported_on(session, user_id, day)
-    # A red flag is reported once a day: the same press re-sent (a new update id) adds nothing.
-    for flag in dict.fromkeys(red_flags):
-        if flag not in reported:
+    on_record = await _flag_answers_on(session, user_id, day)
+    # The same press re-sent (a new update id) or a flag reported twice a day adds nothing.
+    for flag, answer in dict(answers).items():
+        if (flag, answer) not in on_record:
             await record_red_flag_answer(
-                session, user_id, flag, True, screening="daily", now=now, day=day
+                session, user_id, flag, answer, screening=screening, now=now, day=day
             )
     await session.flush()
 
 
-async def flags_reported_on(session: AsyncSession, user_id: int, day: date) -> set[str]:
-    """The red flags the user reported on local date `day` (after enrolment)."""
+async def _record_check_answer(
+    session: AsyncSession, user_id: int, day: date, check_id: str, passed: bool, now: datetime
+) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(CheckAnswer).values(
+        user_id=user_id, day=day, check_id=check_id, answer=passed, answered_at=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "day", "check_id"],
+            set_={"answer": statement.excluded.answer,
+                  "answered_at": statement.excluded.answered_at},
+        )
+    )  # fmt: skip
+
+
+async def _flag_answers_on(session: AsyncSession, user_id: int, day: date) -> set[tuple[str, bool]]:
     rows = await session.execute(
-        select(RedFlagAnswer.flag_id).where(
+        select(RedFlagAnswer.flag_id, RedFlagAnswer.answer).where(
             RedFlagAnswer.user_id == user_id,
             RedFlagAnswer.day == day,
-            RedFlagAnswer.screening == "daily",
+            RedFlagAnswer.screening.in_(DAY_SCREENINGS),
         )
     )
-    return set(rows.scalars())
+    return {(flag, answer) for flag, answer in rows.all()}
+
+
+async def flags_reported_on(session: AsyncSession, user_id: int, day: date) -> set[str]:
+    """The red flags the user answered yes on local date `day` (any screening after intake)."""
+    return {flag for flag, answer in await _flag_answers_on(session, user_id, day) if answer}
 
 
 @dataclass(frozen=True)
 class DayAnswers:
-    """Everything the user told us about one local date after enrolment."""
+    """Everything the user told us about one local date: after enrolment, or on the enrolment
+    date itself for what came after the intake (a /symptom report: red flags only)."""
 
     day: date
-    pain: int | None = None
+    pain: int | None = None  # rest pain, the rating
     cleared: bool = False
-    red_flags: tuple[str, ...] = ()
-    adherence: str | None = None  # done | partly | skipped
+    red_flags: tuple[str, ...] = ()  # answered yes that day, any screening but intake
+    adherence: str | None = None  # the session: done | partly | skipped
+    exercise_pain: int | None = None
+    checks: tuple[tuple[str, bool], ...] = ()  # (check id, passed): the day's latest answers
+    function: int | None = None  # the weekly function score
+    seen: bool = False
 
 
-async def day_answers(session: AsyncSession, user_id: int) -> list[DayAnswers]:
-    """Each date with a check-in or a report, in order: its rating, clearance, red flags and
-    whether the exercises were done."""
-    rows = await session.execute(
-        select(CheckIn.day, CheckIn.pain, CheckIn.cleared, CheckIn.adherence).where(
-            CheckIn.user_id == user_id
-        )
-    )
-    found = {
-        day: DayAnswers(day, pain, cleared, adherence=adherence)
-        for day, pain, cleared, adherence in rows.all()
-    }
-    flags = await session.execute(
+async def day_answers(
+    session: AsyncSession, user_id: int, *, day: date | None = None
+) -> list[DayAnswers]:
+    """Each date with a check-in, a check answer or a red flag answered yes, in order (only
+    `day` when given): the rating, the session and its pain, checks, function score, red flags,
+    clearance and whether a professional was seen."""
+    check_ins = select(CheckIn).where(CheckIn.user_id == user_id)
+    flags = (
         select(RedFlagAnswer.day, RedFlagAnswer.flag_id)
         .where(
             RedFlagAnswer.user_id == user_id,
-            RedFlagAnswer.screening == "daily",
+            RedFlagAnswer.screening.in_(DAY_SCREENINGS),
             RedFlagAnswer.answer.is_(True),
         )
         .order_by(RedFlagAnswer.id)
     )
-    for day, flag in flags.all():
-        assert day is not None, "a daily red flag always has its day"
-        current = found.get(day, DayAnswers(day))
-        found[day] = replace(current, red_flags=(*current.red_flags, flag))
-    return [found[day] for day in sorted(found)]
+    checks = (
+        select(CheckAnswer.day, CheckAnswer.check_id, CheckAnswer.answer)
+        .where(CheckAnswer.user_id == user_id)
+        .order_by(CheckAnswer.id)
+    )
+    if day is not None:
+        check_ins = check_ins.where(CheckIn.day == day)
+        flags = flags.where(RedFlagAnswer.day == day)
+        checks = checks.where(CheckAnswer.day == day)
+    found = {
+        row.day: DayAnswers(
+            row.day, row.pain, row.cleared, adherence=row.adherence,
+            exercise_pain=row.exercise_pain, function=row.function_score, seen=row.seen,
+        )
+        for row in (await session.execute(check_ins)).scalars()
+    }  # fmt: skip
+    for flag_day, flag in (await session.execute(flags)).all():
+        assert flag_day is not None, "a red flag after intake always has its day"
+        current = found.get(flag_day, DayAnswers(flag_day))
+        if flag not in current.red_flags:
+            found[flag_day] = replace(current, red_flags=(*current.red_flags, flag))
+    for check_day, check_id, passed in (await session.execute(checks)).all():
+        current = found.get(check_day, DayAnswers(check_day))
+        found[check_day] = replace(current, checks=(*current.checks, (check_id, passed)))
+    return [found[d] for d in sorted(found)]
+
+
+async def answers_on(session: AsyncSession, user_id: int, day: date) -> DayAnswers:
+    """Everything the user told us about local date `day` (empty answers when nothing)."""
+    found = await day_answers(session, user_id, day=day)
+    return found[0] if found else DayAnswers(day)
+
+
+# Check-ins ---------------------------------------------------------------------------------
+
+
+async def get_check_in(session: AsyncSession, check_in_id: int) -> CheckInRecord | None:
+    """A check-in and the answers recorded in it (None: no such check-in)."""
+    row = await session.get(CheckIn, check_in_id)
+    return None if row is None else _check_in_record(row)
+
+
+async def set_check_in_adherence(session: AsyncSession, check_in_id: int, adherence: str) -> None:
+    """The session of a check-in's day (the rules of `save_day_answers` apply: "skipped"
+    clears the day's exercise pain)."""
+    row = await session.get(CheckIn, check_in_id)
+    if row is None:
+        raise LookupError(f"no check-in {check_in_id}")
+    _set_session(row, adherence, None)
+    await session.flush()
+
+
+async def latest_sent_check_in(session: AsyncSession, user_id: int) -> CheckInRecord | None:
+    """The user's check-in of the latest date whose prompt was sent (None: no prompt yet)."""
+    row = await session.scalar(
+        select(CheckIn)
+        .where(CheckIn.user_id == user_id, CheckIn.prompt_state == SENT)
+        .order_by(CheckIn.day.desc())
+        .limit(1)
+    )
+    return None if row is None else _check_in_record(row)
+
+
+async def show_check_in(
+    session: AsyncSession, user_id: int, day: date, *, now: datetime
+) -> tuple[CheckInRecord, bool]:
+    """The check-in of `day`, its prompt shown now (asked for, e.g. with /today): created as sent
+    when missing; a pending or sending one becomes sent, so the dispatcher will not send it
+    again. Returns the check-in and whether it was created."""
+    row = await session.scalar(
+        select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.day == day)
+    )
+    created = row is None
+    if row is None:
+        row = CheckIn(user_id=user_id, day=day, prompt_state=SENT, cleared=False, seen=False,
+                      send_attempts=0, prompted_at=now)  # fmt: skip
+        session.add(row)
+    elif row.prompt_state in (PENDING, SENDING):
+        row.prompt_state = SENT
+    await session.flush()
+    return _check_in_record(row), created
 
 
 async def recorded_escalations(session: AsyncSession, user_id: int) -> list[Escalation]:
@@ -337,9 +548,17 @@ USER_TABLES: tuple[tuple[str, Any], ...] = (
     ("users", User.id),
     ("red_flag_answers", RedFlagAnswer.user_id),
     ("check_ins", CheckIn.user_id),
+    ("check_answers", CheckAnswer.user_id),
     ("phase_history", PhaseChange.user_id),
     ("escalations", EscalationRow.user_id),
 )
+
+
+def user_table_columns() -> dict[str, list[str]]:
+    """The columns of every table about users, in table order (an export's CSV headers)."""
+    return {
+        table: [c.key for c in column.class_.__table__.columns] for table, column in USER_TABLES
+    }
 
 
 def _plain(value: object) -> object:
