@@ -1,9 +1,10 @@
 """The user's data is theirs: export everything held about them, and erase it for good.
 
 Export format (stable, documented in docs/export-format.md): `coachbot-export.json` holds
-`{"format": "coachbot-export/1", "exported_at": ..., "tables": {table: [row, ...]}}` with one key
+`{"format": "coachbot-export/2", "exported_at": ..., "tables": {table: [row, ...]}}` with one key
 per table and one object per row, every column included; `coachbot-export-csv.zip` holds the
-same tables as one CSV file each (`<table>.csv`, a header row of column names).
+same tables as one CSV file each (`<table>.csv`, a header row of column names, also for a table
+with no rows).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from coachbot.services.replies import Button, Choice, Outcome, Reply, rows
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 
-EXPORT_FORMAT = "coachbot-export/1"
+EXPORT_FORMAT = "coachbot-export/2"  # 2: clinical spec v2 columns, check_answers
 DELETE = "delete"  # the confirmation question's step
 
 
@@ -38,13 +39,17 @@ def to_json(tables: dict[str, list[dict[str, object]]], exported_at: str) -> byt
     return json.dumps(body, indent=2, ensure_ascii=False).encode()
 
 
-def to_csv_zip(tables: dict[str, list[dict[str, object]]]) -> bytes:
+def to_csv_zip(
+    tables: dict[str, list[dict[str, object]]], columns: dict[str, list[str]] | None = None
+) -> bytes:
+    """One CSV per table; `columns` names each table's columns (for the header of an empty one)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for table, table_rows in tables.items():
             text = io.StringIO()
-            columns = list(table_rows[0]) if table_rows else []
-            writer = csv.DictWriter(text, fieldnames=columns)
+            columns_of = (columns or {}).get(table)
+            header = columns_of or (list(table_rows[0]) if table_rows else [])
+            writer = csv.DictWriter(text, fieldnames=header)
             writer.writeheader()
             writer.writerows(table_rows)
             archive.writestr(f"{table}.csv", text.getvalue())
@@ -69,7 +74,7 @@ class DataRightsService:
         stamp = self._clock().isoformat()
         documents = (
             Document("coachbot-export.json", to_json(tables, stamp)),
-            Document("coachbot-export-csv.zip", to_csv_zip(tables)),
+            Document("coachbot-export-csv.zip", to_csv_zip(tables, repo.user_table_columns())),
         )
         return Outcome((Reply(self._m.render("export_intro")),)), documents
 
