@@ -26,6 +26,18 @@ class _Item(BaseModel):
 Load = Literal["rest", "isometric", "mobility", "isotonic", "eccentric", "plyometric"]
 PhaseId = Literal["protect", "isometric", "mobility", "strength", "return", "maintain"]
 Text = Annotated[str, Field(min_length=1, max_length=400)]
+ExerciseId = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]
+# Why an exercise is wrong for some injuries (spec §1.1): the avoid lists must cover these.
+Caution = Literal["static_stretch", "deep_hip_bend", "nerve_tension"]
+Asked = Literal["I", "W", "R"]  # at enrolment, in the weekly screen, in a re-screen (spec §1.3)
+
+
+class Advice(_Item):
+    """Advice shown with the day's plan while the onset age is at most `max_onset_age` (None: always)."""
+
+    text: Text
+    max_onset_age: int | None = Field(default=None, ge=0)
+    source: str
 
 
 class Injury(_Item):
@@ -33,6 +45,7 @@ class Injury(_Item):
     label: str = Field(max_length=40)
     description: str = Field(max_length=200)
     avoid: tuple[str, ...] = ()  # exercise ids this injury must never be given
+    advice: tuple[Advice, ...] = ()
     source: str
 
 
@@ -42,14 +55,19 @@ class Phase(_Item):
     goal: Text
     max_load: Load
     next_step_hint: Text
+    exercises: tuple[ExerciseId, ...] = Field(min_length=1)  # priority order (rule 8)
     source: str
 
 
 class Exercise(_Item):
-    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    id: ExerciseId
     name: str = Field(max_length=40)
     load: Load
-    phases: tuple[PhaseId, ...] = Field(min_length=1)
+    every: int = Field(ge=1, le=3)  # 1 daily, 2 every other day, 3 every third day
+    minutes: int = Field(ge=0, le=60)  # estimated time; `rest` exercises never count
+    leg: Literal["sore", "both", "each"]  # which leg works
+    rest_between_sets: str = Field(min_length=1, max_length=40)  # "-" when there are no sets
+    cautions: frozenset[Caution] = frozenset()
     summary: str = Field(max_length=160)
     steps: tuple[Text, ...] = Field(min_length=1, max_length=10)
     dosage: Text
@@ -63,6 +81,15 @@ class RedFlag(_Item):
     level: Level
     question: str = Field(max_length=300)
     reason: str = Field(max_length=300)
+    asked: frozenset[Asked] = Field(min_length=1)
+    source: str
+
+
+class Check(_Item):
+    """A function check (spec §1.5): one tap, yes = passes; `{limit}` is the rest-pain limit."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    question: str = Field(min_length=1, max_length=300)
     source: str
 
 
@@ -117,6 +144,7 @@ class Content(BaseModel):
     red_flags: tuple[RedFlag, ...]
     phases: tuple[Phase, ...]
     exercises: tuple[Exercise, ...]
+    checks: tuple[Check, ...]
     commands: tuple[Command, ...]
     messages: Messages
 
@@ -124,7 +152,8 @@ class Content(BaseModel):
     def _by_id(self) -> dict[tuple[str, str], Any]:
         """Items by (kind, id): prompts look them up thousands of times a second."""
         kinds = (("injury", self.injuries), ("red_flag", self.red_flags),
-                 ("phase", self.phases), ("exercise", self.exercises))  # fmt: skip
+                 ("phase", self.phases), ("exercise", self.exercises),
+                 ("check", self.checks))  # fmt: skip
         return {(kind, item.id): item for kind, items in kinds for item in items}
 
     def injury(self, injury_id: str) -> Injury:
@@ -138,6 +167,17 @@ class Content(BaseModel):
 
     def exercise(self, exercise_id: str) -> Exercise:
         return cast(Exercise, self._by_id[("exercise", exercise_id)])
+
+    def check(self, check_id: str) -> Check:
+        return cast(Check, self._by_id[("check", check_id)])
+
+    def phase_exercises(self, phase_id: str) -> tuple[Exercise, ...]:
+        """The phase's exercises in priority order (rule 8 walks them in this order)."""
+        return self._phase_exercises[phase_id]
+
+    @cached_property
+    def _phase_exercises(self) -> dict[str, tuple[Exercise, ...]]:
+        return {p.id: tuple(self.exercise(e) for e in p.exercises) for p in self.phases}
 
     def reason(self, reason: str, injury: str | None) -> str:
         """An escalation's reason in everyday words: the red flag's, or the rule's message."""
@@ -200,6 +240,7 @@ _ITEM_FILES: dict[str, type[_Item]] = {
     "red_flags": RedFlag,
     "phases": Phase,
     "exercises": Exercise,
+    "checks": Check,
     "commands": Command,
 }
 
@@ -210,6 +251,13 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
         kind: _load_items(directory / f"{kind}.yaml", kind, model)
         for kind, model in _ITEM_FILES.items()
     }
+    exercises = {exercise.id for exercise in loaded["exercises"]}
+    for phase in loaded["phases"]:
+        unknown = [e for e in phase.exercises if e not in exercises]
+        if unknown:
+            raise ContentError(f"phases.yaml: item {phase.id}: field exercises: unknown {unknown}")
+        if len(set(phase.exercises)) != len(phase.exercises):
+            raise ContentError(f"phases.yaml: item {phase.id}: field exercises: listed twice")
     return Content(messages=_load_messages(directory / "messages.yaml"), **loaded)
 
 
