@@ -35,6 +35,7 @@ from coachbot.content import default_content
 from coachbot.domain.course import begin
 from coachbot.domain.schedule import first_prompt_at
 from coachbot.domain.triage import IntakeFacts
+from coachbot.services.course import catalogue_of
 from coachbot.storage.db import Database
 from coachbot.storage.models import Escalation as EscalationRow
 from coachbot.storage.models import RedFlagAnswer, User
@@ -385,7 +386,7 @@ async def add_enrolled_users(
     first prompt is at `due` or at their `reminder` time the next day."""
     facts = IntakeFacts(injury=injury, age=30, onset="sudden", onset_days_ago=1,
                         location="middle", baseline_pain=baseline_pain)  # fmt: skip
-    course = begin(facts, intake_red_flags, default_content().levels)
+    course = begin(facts, intake_red_flags, catalogue_of(default_content()))
     due = due or first_prompt_at(reminder, ZoneInfo(zone), enrolled_at, enrolled_at)
     local_day = enrolled_at.astimezone(ZoneInfo(zone)).date()
 

@@ -13,10 +13,18 @@ MAX_ANSWER_LENGTH = 200  # longer free text is not an answer to any of our quest
 ONSETS = ("sudden", "gradual")
 LOCATIONS = ("upper", "middle", "lower")
 GRADES = ("1", "2", "3", "unknown")
+MECHANISMS = ("sprint", "stretch", "blow", "other")
+WALKING = ("normal", "limp", "cannot")
+GOALS = ("sport", "everyday")
+YES_NO = ("yes", "no")
+SKIP = "skip"  # the activity question may be skipped
+MAX_ACTIVITY_LENGTH = 60
 STRAIN = "hamstring_strain"
 
 CONSENT, INJURY, AGE, ONSET, ONSET_DAYS = "consent", "injury", "age", "onset", "onset_days"
-LOCATION, GRADE, BASELINE_PAIN = "location", "grade", "baseline_pain"
+MECHANISM, LOCATION, GRADE, WALKING_STEP = "mechanism", "location", "grade", "walking"
+PREVIOUS_INJURY, BASELINE_PAIN, GOAL = "previous_injury", "baseline_pain", "goal"
+ACTIVITY, FUNCTION_BASELINE = "activity", "function_baseline"
 REMINDER_TIME, TIMEZONE = "reminder_time", "timezone"
 RED_FLAG_PREFIX = "red_flag:"
 
@@ -29,27 +37,38 @@ class InvalidAnswer(ValueError):
         self.step = step
 
 
-def steps(injury: str | None, red_flag_ids: tuple[str, ...]) -> tuple[str, ...]:
-    """Every question, in order; the strain grade is asked only for strains."""
+def steps(answers: object, red_flag_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """Every question, in order, for the answers given so far (any object with the intake
+    facts' attribute names): the mechanism only for a sudden onset, the strain grade only for
+    strains, the function score only when an activity was named (spec v2 §1.2)."""
+    injury, onset = getattr(answers, "injury", None), getattr(answers, "onset", None)
+    mechanism = (MECHANISM,) if onset == "sudden" else ()
     grade = (GRADE,) if injury == STRAIN else ()
+    function = (FUNCTION_BASELINE,) if getattr(answers, "activity", None) else ()
     return (
         CONSENT,
         INJURY,
         AGE,
         ONSET,
         ONSET_DAYS,
+        *mechanism,
         LOCATION,
         *grade,
+        WALKING_STEP,
+        PREVIOUS_INJURY,
         BASELINE_PAIN,
+        GOAL,
+        ACTIVITY,
+        *function,
         *(RED_FLAG_PREFIX + flag for flag in red_flag_ids),
         REMINDER_TIME,
         TIMEZONE,
     )
 
 
-def next_step(current: str, injury: str | None, red_flag_ids: tuple[str, ...]) -> str | None:
+def next_step(current: str, answers: object, red_flag_ids: tuple[str, ...]) -> str | None:
     """The question after `current`, or None when enrolment is complete."""
-    order = steps(injury, red_flag_ids)
+    order = steps(answers, red_flag_ids)
     position = order.index(current)
     return order[position + 1] if position + 1 < len(order) else None
 
@@ -131,6 +150,16 @@ def zone_label(zone_name: str) -> str:
     return f"UTC{offset:+d}" if offset else "UTC"
 
 
+def parse_activity(text: str) -> str | None:
+    """The one activity the problem stops (PSFS), or None when skipped; at most 60 characters."""
+    cleaned = " ".join(text.split())
+    if cleaned.casefold() == SKIP:
+        return None
+    if not cleaned or len(cleaned) > MAX_ACTIVITY_LENGTH or not cleaned.isprintable():
+        raise InvalidAnswer(ACTIVITY)
+    return cleaned
+
+
 def _grade(value: str) -> int | None:
     grade = parse_choice(value, GRADE, GRADES)
     return None if grade == "unknown" else int(grade)
@@ -142,7 +171,16 @@ _FIELD_PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     ONSET_DAYS: ("onset_days_ago", parse_onset_days),
     LOCATION: ("location", lambda value: parse_choice(value, LOCATION, LOCATIONS)),
     GRADE: ("grade", _grade),
+    MECHANISM: ("mechanism", lambda value: parse_choice(value, MECHANISM, MECHANISMS)),
+    WALKING_STEP: ("walking", lambda value: parse_choice(value, WALKING_STEP, WALKING)),
+    PREVIOUS_INJURY: (
+        "previous_injury",
+        lambda value: parse_choice(value, PREVIOUS_INJURY, YES_NO) == "yes",
+    ),
     BASELINE_PAIN: ("baseline_pain", parse_pain),
+    GOAL: ("goal", lambda value: parse_choice(value, GOAL, GOALS)),
+    ACTIVITY: ("activity", parse_activity),
+    FUNCTION_BASELINE: ("function_baseline", lambda value: parse_pain(value, FUNCTION_BASELINE)),
     REMINDER_TIME: ("reminder_time", parse_reminder_time),
     TIMEZONE: ("timezone", parse_timezone),
 }

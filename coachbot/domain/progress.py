@@ -12,15 +12,23 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from coachbot.domain.course import (
-    MAINTAIN_DAYS,
-    PROGRESSION_DAYS,
-    PROGRESSION_MAX_PAIN,
     PROGRESSION_RATINGS,
-    RETURN_DAYS,
-    TENDON_PROGRESSION_MAX_PAIN,
+    PROGRESSION_SESSIONS,
+    PROTECT_MAX_PAIN,
+    PROTECT_ONSET_AGE,
+    PROTECT_ONSET_AGE_SLOW,
     Course,
 )
-from coachbot.domain.phases import TENDON_INJURIES, Status, next_phase
+from coachbot.domain.pain import Zone
+from coachbot.domain.phases import (
+    HELD_PHASES,
+    MAINTAIN_DAYS,
+    MIN_DAYS,
+    Group,
+    Status,
+    next_phase,
+)
+from coachbot.domain.screening import checks_for
 from coachbot.domain.triage import Escalation
 
 WEEK, FOUR_WEEKS = 7, 28
@@ -57,6 +65,8 @@ class NextStep:
     days_left: int = 0
     low_ratings_needed: int = 0
     max_pain: int = 0
+    fine_sessions_needed: int = 0  # sessions whose exercise pain was `fine` (rule 7d)
+    checks: tuple[str, ...] = ()  # function checks still to be answered yes (rule 7e)
 
 
 @dataclass(frozen=True)
@@ -105,33 +115,49 @@ def adherence(log: Sequence[LogDay], today: int, window: int) -> Adherence:
 
 
 def next_step(course: Course, today: int) -> NextStep:
-    """Rule 7 read forward: how many more days in the phase and low ratings it still needs."""
-    if course.phase is None:
+    """Rule 7 read forward: the days, low ratings, fine sessions and checks the phase still needs."""
+    if course.phase is None or course.group is None:
         return NextStep("none")
     if course.status is not Status.ACTIVE:
         return NextStep(course.status.value)
     if course.in_flare:
         return NextStep("flare")
-    if course.hold:
+    following = next_phase(course.phase)
+    if following in HELD_PHASES and course.held:
         return NextStep("hold")
     days_in_phase = max(0, today - course.phase_since + 1)
-    if course.phase == "maintain":
+    if following is None:
         return NextStep("finish", days_left=max(0, MAINTAIN_DAYS - days_in_phase))
-    tendon = course.facts.injury in TENDON_INJURIES
-    limit = TENDON_PROGRESSION_MAX_PAIN if tendon else PROGRESSION_MAX_PAIN
-    in_phase = [pain for day, pain in course.ratings if day >= max(course.phase_since, 1)]
+    in_phase = [(day, pain) for day, pain in course.ratings if day >= max(course.phase_since, 1)]
+    if course.phase == "protect":
+        onset = PROTECT_ONSET_AGE_SLOW if course.group is Group.SLOW else PROTECT_ONSET_AGE
+        settled = (
+            bool(in_phase) and in_phase[-1][1] <= PROTECT_MAX_PAIN and in_phase[-1][0] >= today - 1
+        )
+        return NextStep("progress", next_phase=following,
+                        days_left=max(0, onset - course.onset_age(today)),
+                        low_ratings_needed=0 if settled else 1, max_pain=PROTECT_MAX_PAIN)  # fmt: skip
     low = 0
-    for pain in reversed(in_phase[-PROGRESSION_RATINGS:]):
-        if pain > limit:
+    for _, pain in reversed(in_phase[-PROGRESSION_RATINGS:]):
+        if pain > course.limit:
             break
         low += 1
-    needed = RETURN_DAYS if course.phase == "return" else PROGRESSION_DAYS
+    fine = 0
+    rated = [s for s in course.sessions if s.day >= course.phase_since and s.zone is not None]
+    for session in reversed(rated[-PROGRESSION_SESSIONS:]):
+        if session.zone is not Zone.FINE:
+            break
+        fine += 1
+    passed = {c for d, c, yes in course.check_answers if d >= course.phase_since and yes}
+    needed = MIN_DAYS[course.phase].get(course.group, MIN_DAYS[course.phase][Group.STANDARD])
     return NextStep(
         "progress",
-        next_phase=next_phase(course.phase),
+        next_phase=following,
         days_left=max(0, needed - days_in_phase),
         low_ratings_needed=PROGRESSION_RATINGS - low,
-        max_pain=limit,
+        max_pain=course.limit,
+        fine_sessions_needed=PROGRESSION_SESSIONS - fine,
+        checks=tuple(c for c in checks_for(course.phase, course.facts.goal) if c not in passed),
     )
 
 

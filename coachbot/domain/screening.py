@@ -7,9 +7,9 @@ top of that (a contusion's hard lump, daily activities after the first week) are
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from typing import Protocol
+from collections.abc import Iterable
 
+from coachbot.domain.catalogue import FlagLike
 from coachbot.domain.phases import Group
 
 INTAKE, WEEKLY, RESCREEN = "I", "W", "R"
@@ -25,18 +25,15 @@ LIMITS_DAILY_FROM_DAY_SLOW = 14  # ... two for group `slow`
 CHECKS: dict[str, dict[str, tuple[str, ...]]] = {
     "isometric": {"sport": ("walk_normal",), "everyday": ("walk_normal",)},
     "mobility": {"sport": ("jog_slow",), "everyday": ("walk_brisk",)},
-    "strength": {"sport": ("strength_match", "jog_moderate"),
-                 "everyday": ("strength_match", "stairs")},  # fmt: skip
+    "strength": {
+        "sport": ("strength_match", "jog_moderate"),
+        "everyday": ("strength_match", "stairs"),
+    },  # fmt: skip
     "return": {"sport": ("sprint_confident",), "everyday": ("daily_activities",)},
 }
-CHECK_IDS = tuple(dict.fromkeys(c for by_goal in CHECKS.values() for ids in by_goal.values() for c in ids))
-
-
-class FlagLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def asked(self) -> Collection[str]: ...
+CHECK_IDS = tuple(
+    dict.fromkeys(c for by_goal in CHECKS.values() for ids in by_goal.values() for c in ids)
+)
 
 
 def checks_for(phase: str | None, goal: str) -> tuple[str, ...]:
@@ -59,7 +56,9 @@ def flags_asked(
     for flag in flags:
         if when not in flag.asked:
             continue
-        if flag.id == HARD_LUMP and (injury != HARD_LUMP_INJURY or onset_age < HARD_LUMP_MIN_ONSET_AGE):
+        if flag.id == HARD_LUMP and (
+            injury != HARD_LUMP_INJURY or onset_age < HARD_LUMP_MIN_ONSET_AGE
+        ):
             continue
         if flag.id == LIMITS_DAILY:
             first = LIMITS_DAILY_FROM_DAY_SLOW if group is Group.SLOW else LIMITS_DAILY_FROM_DAY

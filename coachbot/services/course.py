@@ -11,16 +11,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coachbot.clock import Clock
 from coachbot.content import Content
-from coachbot.domain.course import Course, DayInput, Notice, Transition, replay
-from coachbot.domain.phases import Status
+from coachbot.domain.catalogue import Catalogue
+from coachbot.domain.course import Asks, Course, DayInput, Notice, Transition, asks_for, replay
+from coachbot.domain.phases import PHASES, Status
 from coachbot.domain.plan import plan_for
-from coachbot.domain.triage import Escalation, facts_of
+from coachbot.domain.triage import (
+    NO_IMPROVEMENT,
+    RECURRENT_FLARE,
+    SEVERE_PAIN,
+    WORSENING,
+    Escalation,
+    facts_of,
+)
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.repositories import UserRecord
@@ -36,6 +45,31 @@ class DayOutcome:
     notices: tuple[Notice, ...]
     phase: str | None
     status: Status
+
+
+_CATALOGUES: dict[int, tuple[Content, Catalogue]] = {}
+
+
+def catalogue_of(content: Content) -> Catalogue:
+    """What the rules need of `content` (built once per content set)."""
+    known = _CATALOGUES.get(id(content))
+    if known is None or known[0] is not content:
+        catalogue = Catalogue(
+            levels=content.levels,
+            flags=content.red_flags,
+            exercises={phase: content.phase_exercises(phase) for phase in PHASES},
+            avoid={injury.id: frozenset(injury.avoid) for injury in content.injuries},
+        )
+        known = _CATALOGUES[id(content)] = (content, catalogue)
+    return known[1]
+
+
+def day_input(answers: repo.DayAnswers) -> DayInput:
+    """A stored day's answers as the rules take them."""
+    return DayInput(pain=answers.pain, session=answers.adherence,
+                    exercise_pain=answers.exercise_pain, checks=answers.checks,
+                    function=answers.function, red_flags=answers.red_flags,
+                    cleared=answers.cleared, seen=answers.seen)  # fmt: skip
 
 
 class NotEnrolled(LookupError):
@@ -59,19 +93,12 @@ class CourseService:
         self._content = content
         self._clock = clock
 
-    async def record_day(
-        self,
-        telegram_user_id: int,
-        day: date,
-        *,
-        pain: int | None = None,
-        red_flags: tuple[str, ...] = (),
-        cleared: bool = False,
-    ) -> DayOutcome:
-        """Store the answers for local date `day` (committed), then apply the rules."""
-        if pain is not None and not 0 <= pain <= 10:
-            raise ValueError("pain is 0-10")
-        unknown = set(red_flags) - set(self._content.levels)
+    async def record_day(self, telegram_user_id: int, day: date, **answers: Any) -> DayOutcome:
+        """Store answers for local date `day` (see `repo.save_day_answers` for what they may be)
+        and apply the rules, in one transaction: nothing is acknowledged before it is committed.
+        Day 0 (the enrolment date) takes only red flags (/symptom)."""
+        flags = answers.get("red_flags", ())
+        unknown = set(flags) - set(self._content.levels)
         if unknown:
             raise ValueError(f"unknown red flags {sorted(unknown)}")
         now = self._clock()
@@ -81,11 +108,9 @@ class CourseService:
                 raise NotEnrolled(telegram_user_id)
             start = enrolment_date(user)
             program_day = (day - start).days
-            if program_day < 1:
+            if program_day < 0 or (program_day == 0 and set(answers) - {"red_flags", "screening"}):
                 raise ValueError(f"{day} is not after the enrolment day {start}")
-            await repo.save_day_answers(
-                session, user.id, day, pain=pain, cleared=cleared, red_flags=red_flags, now=now
-            )
+            await repo.save_day_answers(session, user.id, day, now=now, **answers)
             course = await self.replay(session, user, start)
             return await self._record(session, user, course, program_day, start)
 
@@ -97,10 +122,17 @@ class CourseService:
                 raise NotEnrolled(telegram_user_id)
             return await self.replay(session, user, enrolment_date(user))
 
+    @property
+    def catalogue(self) -> Catalogue:
+        return catalogue_of(self._content)
+
     def plan(self, course: Course, program_day: int) -> tuple[str, ...]:
         """The exercise ids prescribed on `program_day` (the same plan_for simulate runs)."""
-        avoid = self._content.injury(course.facts.injury).avoid
-        return tuple(e.id for e in plan_for(course, program_day, self._content.exercises, avoid))
+        return tuple(e.id for e in plan_for(course, program_day, self.catalogue))
+
+    def asks(self, course: Course, program_day: int) -> Asks:
+        """What `program_day`'s prompt asks (the same asks_for simulate runs)."""
+        return asks_for(course, program_day, self.catalogue)
 
     async def replay(self, session: AsyncSession, user: UserRecord, start: date) -> Course:
         """The course the stored answers make."""
@@ -109,19 +141,21 @@ class CourseService:
 
     def course_from(
         self, user: UserRecord, start: date, intake: list[tuple[str, bool]],
-        day_answers: list[repo.DayAnswers],
+        day_answers: list[repo.DayAnswers], *, through: int = 0,
     ) -> Course:  # fmt: skip
-        """The course these answers make (day 0 is `start`), through the rules."""
-        intake_flags = [flag for flag, yes in intake if yes]
+        """The course these answers make (day 0 is `start`), through the rules, up to the last
+        answered day or `through`, whichever is later (days with no answer are silence)."""
         answers = {(a.day - start).days: a for a in day_answers}
-        last = max(answers, default=0)
-        days = []
-        for number in range(1, last + 1):  # days with no answer are silence (rule 9)
-            a = answers.get(number)
-            days.append(
-                (number, DayInput() if a is None else DayInput(a.pain, a.red_flags, a.cleared))
-            )
-        return replay(facts_of(user), intake_flags, days, self._content.levels)
+        # Red flags reported later on the enrolment day itself (/symptom) join day 0's.
+        later_on_day_0 = answers.pop(0, None)
+        intake_flags = [flag for flag, yes in intake if yes]
+        if later_on_day_0 is not None:
+            intake_flags += [f for f in later_on_day_0.red_flags if f not in intake_flags]
+        last = max(max(answers, default=0), through)
+        days = [
+            (n, day_input(answers[n]) if n in answers else DayInput()) for n in range(1, last + 1)
+        ]
+        return replay(facts_of(user), intake_flags, days, self.catalogue)
 
     async def _record(
         self,
@@ -173,6 +207,6 @@ class CourseService:
 def _cause(escalation: Escalation, course: Course, day: int) -> str:
     """The answer behind an escalation, in words the course log can show."""
     rating = next((pain for d, pain in course.ratings if d == day), None)
-    if escalation.reason in ("no_improvement", "worsening", "recurrent_flare"):
+    if escalation.reason in (NO_IMPROVEMENT, WORSENING, RECURRENT_FLARE, SEVERE_PAIN):
         return f"pain {rating} on day {day}"
     return f"red flag reported on day {day}"

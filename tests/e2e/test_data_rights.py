@@ -59,7 +59,7 @@ async def test_export_round_trips_what_was_stored(
     zip_doc = await user.wait_for(lambda e: e.document is not None)
     assert json_doc.document and zip_doc.document
     exported = json.loads(await client.file(json_doc.document.file_id))
-    assert exported["format"] == "coachbot-export/1"
+    assert exported["format"] == "coachbot-export/2"
     stored = await everything_in_the_database(database_url)
     tables = exported["tables"]
     assert {name: len(rows) for name, rows in tables.items()} == {
