@@ -81,6 +81,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
         Exercise("single_leg_bridge", "isotonic", 1, 5),
         Exercise("assisted_nordic", "eccentric", 3, 5),
         Exercise("single_leg_rdl", "isotonic", 1, 5),
+        Exercise("hip_circles", "mobility", 1, 5),
         Exercise("ice_after", "rest", 1, 0),
     ),
     "return": (
@@ -89,6 +90,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
         Exercise("sport_drills", "plyometric", 2, 10),
         Exercise("curl", "eccentric", 1, 5),
         Exercise("core", "mobility", 1, 5),
+        Exercise("cool_down_walk", "rest", 1, 10),
     ),
     "maintain": (
         Exercise("nordic", "eccentric", 3, 10),
