@@ -193,7 +193,7 @@ class Dispatcher:
         return min(self.config.retry_base * (1 << max(attempts - 1, 0)), self.config.retry_cap)
 
     async def _send(self, prompt: DuePrompt) -> _Result:
-        decision = self._services.daily.decide(prompt)
+        decision = await self._services.checkin.decide(prompt)
         if decision.reply is None:
             return (SKIPPED, prompt.check_in_id, 0)
         replies = [decision.reply]

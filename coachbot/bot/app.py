@@ -26,6 +26,7 @@ from coachbot.bot.updates import FloodLimit, UpdateGate
 from coachbot.clock import Clock, system_clock
 from coachbot.logs import cap_third_party_loggers
 from coachbot.scheduler import DispatchConfig, Dispatcher
+from coachbot.services.actions import PromptsOff, SettingsChoice
 from coachbot.services.container import Services
 
 # Durations (RetryAfter.retry_after...) as timedelta, as PTB 23 will have them: without this
@@ -145,11 +146,12 @@ def add_handlers(application: AnyApplication, admin_ids: frozenset[int] = frozen
         CommandHandler("progress", handlers.on_progress),
         CommandHandler("report", handlers.on_report),
         CommandHandler("delete", handlers.on_delete),
-        CommandHandler("pause", handlers.set_prompts("paused")),
+        CommandHandler("symptom", handlers.on_symptom),
+        CommandHandler("pause", handlers.set_prompts(PromptsOff.PAUSED)),
         CommandHandler("resume", handlers.set_prompts(None)),
-        CommandHandler("stop", handlers.set_prompts("stopped")),
-        CommandHandler("time", handlers.ask_setting("time")),
-        CommandHandler("timezone", handlers.ask_setting("timezone")),
+        CommandHandler("stop", handlers.set_prompts(PromptsOff.STOPPED)),
+        CommandHandler("time", handlers.ask_setting(SettingsChoice.TIME)),
+        CommandHandler("timezone", handlers.ask_setting(SettingsChoice.TIMEZONE)),
         MessageHandler(filters.COMMAND, say("unknown_command")),
         MessageHandler(filters.TEXT, handlers.on_text),
         CallbackQueryHandler(handlers.on_button),

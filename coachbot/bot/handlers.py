@@ -13,11 +13,11 @@ from telegram.ext import ContextTypes
 
 from coachbot.bot.callbacks import decode
 from coachbot.bot.render import keyboard, send_replies
+from coachbot.services import actions as a
 from coachbot.services.container import Services
-from coachbot.services.daily import DAILY_KINDS
-from coachbot.services.data_rights import DELETE, Document
-from coachbot.services.enrolment import REPORT, Who
+from coachbot.services.data_rights import Document
 from coachbot.services.replies import Outcome, Reply
+from coachbot.services.who import Who
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -67,15 +67,24 @@ async def on_help(update: Update, context: Context) -> None:
 
 
 async def on_text(update: Update, context: Context) -> None:
-    """Typed text: an answer to the current question, a pain rating, or the question again."""
+    """Typed text: a 0-10 answer to the check-in, an enrolment answer, or the question again."""
     assert update.message is not None and update.message.text is not None
-    outcome = await services_of(context).daily.text(_who(update), update.message.text)
+    services, who, text = services_of(context), _who(update), update.message.text
+    outcome = await services.checkin.typed_number(who, text) or await services.enrolment.text(
+        who, text
+    )
     await _say(update, context, *outcome.replies)
 
 
 async def on_today(update: Update, context: Context) -> None:
-    """/today (and /pain): today's exercises and the pain buttons."""
-    outcome = await services_of(context).daily.today(_who(update))
+    """/today (and /pain): today's check-in (day 0: the day's plan)."""
+    outcome = await services_of(context).checkin.today(_who(update))
+    await _say(update, context, *outcome.replies)
+
+
+async def on_symptom(update: Update, context: Context) -> None:
+    """/symptom: the warning signs as one-tap buttons; any of them escalates at once."""
+    outcome = await services_of(context).checkin.symptom(_who(update))
     await _say(update, context, *outcome.replies)
 
 
@@ -121,28 +130,41 @@ async def on_stats(update: Update, context: Context) -> None:
 
 async def on_settings(update: Update, context: Context) -> None:
     """/settings: time, zone and prompts, with buttons to change them."""
-    outcome = await services_of(context).daily.settings(_who(update))
+    outcome = await services_of(context).settings.show(_who(update))
     await _say(update, context, *outcome.replies)
 
 
-def set_prompts(off: str | None) -> Handler:
+def set_prompts(off: a.PromptsOff | None) -> Handler:
     """/pause, /resume or /stop: the daily prompts off (for that reason) or back on."""
 
     async def handler(update: Update, context: Context) -> None:
-        outcome = await services_of(context).daily.set_prompts(_who(update), off)
+        outcome = await services_of(context).settings.set_prompts(_who(update), off)
         await _say(update, context, *outcome.replies)
 
     return handler
 
 
-def ask_setting(which: str) -> Handler:
+def ask_setting(which: a.SettingsChoice) -> Handler:
     """/time or /timezone: ask for the new value."""
 
     async def handler(update: Update, context: Context) -> None:
-        outcome = await services_of(context).enrolment.ask_setting(_who(update), which)
+        outcome = await services_of(context).settings.ask(_who(update), which)
         await _say(update, context, *outcome.replies)
 
     return handler
+
+
+Route = Callable[[Services, Who, Any], Coroutine[Any, Any, Outcome]]
+# Each kind of button goes to the one service method that owns it.
+ROUTES: dict[type, Route] = {
+    a.Answer: lambda s, who, act: s.enrolment.press(who, act),
+    a.IntakeFlag: lambda s, who, act: s.enrolment.press(who, act),
+    a.Restart: lambda s, who, act: s.enrolment.restart(who, act),
+    a.Settings: lambda s, who, act: s.settings.press(who, act),
+    a.DeleteData: lambda s, who, act: s.data.delete(who, act),
+    a.Symptom: lambda s, who, act: s.checkin.report_symptom(who, act),
+    **{kind: (lambda s, who, act: s.checkin.answer(who, act)) for kind in a.DAILY_ACTIONS},
+}
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -150,9 +172,10 @@ async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     services = services_of(context)
-    choice = decode(query.data)
-    if choice is None:
-        await query.answer(services.say("stale_button").text)
+    action = decode(query.data)
+    if action is None or isinstance(action, a.Legacy):
+        key = "stale_button" if action is None else "legacy_button"
+        await query.answer(services.say(key).text, show_alert=action is not None)
         return
     message = query.message
     retired: list[int] = (
@@ -163,19 +186,11 @@ async def on_button(update: Update, context: Context) -> None:
         # first was answered): the first did the work; this one changes nothing.
         await query.answer(services.say("stale_button").text)
         return
-    kind = choice.step.partition(":")[0]
-    if kind in DAILY_KINDS:
-        outcome = await services.daily.press(_who(update), choice)
-    elif choice.step == "settings":
-        outcome = await services.daily.settings_press(_who(update), choice.value)
-    elif choice.step == DELETE:
-        outcome = await services.data.delete(_who(update), choice.value)
-    elif choice.step == REPORT:
+    if isinstance(action, a.Report):
         await query.answer()
         await on_report(update, context)
         return
-    else:
-        outcome = await services.enrolment.press(_who(update), choice)
+    outcome = await ROUTES[type(action)](services, _who(update), action)
     await query.answer(outcome.notice)
     if outcome.edit is not None:
         await _edit(query, outcome.edit)

@@ -14,7 +14,7 @@ def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
         return None
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(b.label, callback_data=encode(b.choice)) for b in row]
+            [InlineKeyboardButton(b.label, callback_data=encode(b.action)) for b in row]
             for row in buttons
         ]
     )

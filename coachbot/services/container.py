@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from coachbot.clock import Clock, system_clock
 from coachbot.content import Content, default_content
 from coachbot.services.admin import AdminService
+from coachbot.services.checkin import CheckInService
 from coachbot.services.course import CourseService
-from coachbot.services.daily import DailyService
 from coachbot.services.data_rights import DataRightsService
 from coachbot.services.enrolment import EnrolmentService
 from coachbot.services.progress import ProgressService, Renderer
+from coachbot.services.questions import Questions
 from coachbot.services.replies import Reply
+from coachbot.services.settings import SettingsService
 from coachbot.storage.db import Database
 
 
@@ -22,7 +24,8 @@ class Services:
     content: Content
     enrolment: EnrolmentService
     course: CourseService
-    daily: DailyService
+    checkin: CheckInService
+    settings: SettingsService
     data: DataRightsService
     progress: ProgressService
     admin: AdminService
@@ -53,15 +56,19 @@ def create_services(
 ) -> Services:
     content = content or default_content()
     db = Database(database_url)
-    enrolment = EnrolmentService(db, content, clock, default_zone)
     course = CourseService(db, content, clock)
+    questions = Questions(content, default_zone)
+    checkin = CheckInService(db, content, clock, course)
+    settings = SettingsService(db, content, clock, questions)
+    enrolment = EnrolmentService(db, content, clock, questions, checkin, settings)
     renderer = Renderer()
     return Services(
         db=db,
         content=content,
         enrolment=enrolment,
         course=course,
-        daily=DailyService(db, content, clock, course, enrolment),
+        checkin=checkin,
+        settings=settings,
         data=DataRightsService(db, content, clock),
         progress=ProgressService(db, content, clock, course, renderer),
         admin=AdminService(db, content),

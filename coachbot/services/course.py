@@ -94,25 +94,30 @@ class CourseService:
         self._clock = clock
 
     async def record_day(self, telegram_user_id: int, day: date, **answers: Any) -> DayOutcome:
-        """Store answers for local date `day` (see `repo.save_day_answers` for what they may be)
-        and apply the rules, in one transaction: nothing is acknowledged before it is committed.
-        Day 0 (the enrolment date) takes only red flags (/symptom)."""
-        flags = answers.get("red_flags", ())
-        unknown = set(flags) - set(self._content.levels)
-        if unknown:
-            raise ValueError(f"unknown red flags {sorted(unknown)}")
-        now = self._clock()
+        """Store answers for local date `day` and apply the rules, in one transaction."""
         async with self._db.transaction() as session:
             user = await repo.get_user(session, telegram_user_id)
             if user is None or user.enrolled_at is None:
                 raise NotEnrolled(telegram_user_id)
-            start = enrolment_date(user)
-            program_day = (day - start).days
-            if program_day < 0 or (program_day == 0 and set(answers) - {"red_flags", "screening"}):
-                raise ValueError(f"{day} is not after the enrolment day {start}")
-            await repo.save_day_answers(session, user.id, day, now=now, **answers)
-            course = await self.replay(session, user, start)
-            return await self._record(session, user, course, program_day, start)
+            return await self.apply(session, user, day, **answers)
+
+    async def apply(
+        self, session: AsyncSession, user: UserRecord, day: date, **answers: Any
+    ) -> DayOutcome:
+        """Store answers for local date `day` (see `repo.save_day_answers` for what they may be)
+        and apply the rules, inside the caller's transaction: nothing is acknowledged before it
+        is committed. Day 0 (the enrolment date) takes only red flags (/symptom)."""
+        flags = answers.get("red_flags", ())
+        unknown = set(flags) - set(self._content.levels)
+        if unknown:
+            raise ValueError(f"unknown red flags {sorted(unknown)}")
+        start = enrolment_date(user)
+        program_day = (day - start).days
+        if program_day < 0 or (program_day == 0 and set(answers) - {"red_flags", "screening"}):
+            raise ValueError(f"{day} is not after the enrolment day {start}")
+        await repo.save_day_answers(session, user.id, day, now=self._clock(), **answers)
+        course = await self.replay(session, user, start)
+        return await self._record(session, user, course, program_day, start)
 
     async def current(self, telegram_user_id: int) -> Course:
         """The course as the stored answers make it now."""
@@ -173,6 +178,11 @@ class CourseService:
                 session, user.id, escalation, cause=_cause(escalation, course, program_day), now=now
             )
         changes = tuple(t for t in course.transitions if t.day == program_day)
+        if program_day == 0:  # a /symptom on the enrolment day: day 0's intake is on record
+            by = course.escalated_by
+            stopped = by is not None and Status(user.status) is not course.status
+            changes = (Transition(0, course.phase, course.status, by.reason, "symptom reported"),
+                       ) if by is not None and stopped else ()  # fmt: skip
         for change in changes:
             await repo.record_phase_change(
                 session,

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from coachbot.clock import Clock
 from coachbot.content import Content
-from coachbot.services.enrolment import Who
-from coachbot.services.replies import Button, Choice, Outcome, Reply, rows
+from coachbot.services.actions import DeleteData
+from coachbot.services.replies import Button, Outcome, Reply, rows
+from coachbot.services.who import Who
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 
 EXPORT_FORMAT = "coachbot-export/2"  # 2: clinical spec v2 columns, check_answers
-DELETE = "delete"  # the confirmation question's step
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,13 @@ class DataRightsService:
 
     def ask_delete(self) -> Outcome:
         """/delete: ask for an explicit confirmation first."""
-        buttons = rows([Button(self._m.render("button_delete_yes"), Choice(DELETE, "yes")),
-                        Button(self._m.render("button_delete_no"), Choice(DELETE, "no"))], 1)  # fmt: skip
+        buttons = rows([Button(self._m.render("button_delete_yes"), DeleteData(True)),
+                        Button(self._m.render("button_delete_no"), DeleteData(False))], 1)  # fmt: skip
         return Outcome((Reply(self._m.render("delete_confirm"), buttons),))
 
-    async def delete(self, who: Who, value: str) -> Outcome:
+    async def delete(self, who: Who, action: DeleteData) -> Outcome:
         """Erase every row about the user in one transaction, then say so."""
-        if value != "yes":
+        if not action.confirm:
             return Outcome((Reply(self._m.render("delete_cancelled")),))
         async with self._db.transaction() as session:
             user = await repo.get_user(session, who.telegram_user_id)

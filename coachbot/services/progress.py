@@ -31,8 +31,8 @@ from coachbot.domain.triage import facts_of
 from coachbot.reports import ReportData, Section, report_pdf
 from coachbot.services.course import CourseService, enrolment_date
 from coachbot.services.data_rights import Document
-from coachbot.services.enrolment import Who
 from coachbot.services.replies import Outcome, Reply
+from coachbot.services.who import Who
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 
@@ -123,7 +123,7 @@ class ProgressService:
             if user.enrolled_at is None or user.timezone is None:
                 # Mid-enrolment (an escalation during the screening): day 0 only.
                 start = now.date()
-                course = begin(facts, [f for f, yes in intake if yes], self._content.levels)
+                course = begin(facts, [f for f, yes in intake if yes], self._course.catalogue)
                 today = 0
             else:
                 start = enrolment_date(user)

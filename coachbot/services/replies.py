@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Choice:
-    """What a button means: the answer `value` to the question `step`."""
-
-    step: str
-    value: str
+from coachbot.services.actions import Action
 
 
 @dataclass(frozen=True)
 class Button:
+    """A button and what pressing it does."""
+
     label: str
-    choice: Choice
+    action: Action
 
 
 Keyboard = tuple[tuple[Button, ...], ...]

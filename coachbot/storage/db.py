@@ -86,6 +86,12 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (a use case's one write goes in `transaction`)."""
+        async with self._turn, self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A Core connection in a transaction (for bulk statements), committed on success."""
         async with self._turn, self.engine.begin() as connection:

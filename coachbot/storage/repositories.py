@@ -577,3 +577,13 @@ async def everything_about(session: AsyncSession, user_id: int) -> dict[str, lis
             {c.key: _plain(getattr(row, c.key)) for c in mapped.__table__.columns} for row in rows
         ]
     return found
+
+
+async def screenings_on(session: AsyncSession, user_id: int, day: date) -> set[str]:
+    """The screenings (weekly, rescreen, symptom, daily) with any answer on local date `day`."""
+    rows = await session.execute(
+        select(RedFlagAnswer.screening)
+        .where(RedFlagAnswer.user_id == user_id, RedFlagAnswer.day == day)
+        .distinct()
+    )
+    return set(rows.scalars())
