@@ -148,7 +148,7 @@ TENDON = replace(
 Day = int | None | DayInput
 
 
-def facts(base: IntakeFacts = STRAIN, **changes: object) -> IntakeFacts:
+def facts(base: IntakeFacts = STRAIN, /, **changes: object) -> IntakeFacts:
     """Intake facts in one line: `facts(baseline_pain=7, goal="sport")`."""
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -160,7 +160,7 @@ def day_input(day: Day) -> DayInput:
     return DayInput(pain=day)
 
 
-def good(pain: int = 1, exercise_pain: int = 1, **changes: object) -> DayInput:
+def good(pain: int | None = 1, exercise_pain: int = 1, **changes: object) -> DayInput:
     """A day that moves a course on: low rest pain, a fine session, every check passed."""
     return replace(
         DayInput(pain=pain, session="done", exercise_pain=exercise_pain, checks=ALL_YES),

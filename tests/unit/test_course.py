@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from coachbot.domain.course import Course, DayInput, advance, asks_for, begin, rescreen
+from coachbot.domain.course import Asks, Course, DayInput, advance, asks_for, begin, rescreen
 from coachbot.domain.phases import PHASES, Status
-from coachbot.domain.triage import Escalation, Level
+from coachbot.domain.triage import Escalation, IntakeFacts, Level
 from tests.unit.rules import (
     CATALOGUE,
     EMERGENCY_FLAG,
@@ -92,7 +94,7 @@ class TestNoImprovement:
     @pytest.mark.parametrize(("ratings", "escalated"), [(3, False), (4, True)])
     def test_needs_four_ratings_in_the_last_seven_days(self, ratings: int, escalated: bool) -> None:
         """Missing days are not 'no improvement': 3 ratings on days 1-7 are not enough, 4 are."""
-        days: list[Day] = [None] * (7 - ratings) + [5] * ratings
+        days: list[Day] = [*[None] * (7 - ratings), *[5] * ratings]
         assert escalated_for(course(STRAIN, days), "no_improvement") is escalated
 
     # Baseline 7 (a drop of 2 is needed): never improved, but falling over every 7-day window.
@@ -229,7 +231,7 @@ class TestFlareUp:
     @pytest.mark.parametrize(("gap", "recurrent"), [(21, True), (22, False)])
     def test_a_second_flare_within_21_days_is_recurrent(self, gap: int, recurrent: bool) -> None:
         """Flare-ups starting 21 days apart: routine recurrent_flare with a hold; 22 apart: not."""
-        days: list[Day] = [2, 2, 5] + [2] * (gap - 1) + [5]
+        days: list[Day] = [2, 2, 5, *[2] * (gap - 1), 5]
         c = course(STRAIN, days)
         assert c.flare_starts == (3, 3 + gap)
         found = Escalation(Level.ROUTINE, "recurrent_flare", 3 + gap) in c.escalations
@@ -268,10 +270,10 @@ class TestMinimumDaysInPhase:
         ],
         ids=["standard", "slow", "tendon", "gentle"],
     )
-    def test_each_phase_lasts_its_minimum(self, f: object, minimum: dict[str, int]) -> None:
+    def test_each_phase_lasts_its_minimum(self, f: IntakeFacts, minimum: dict[str, int]) -> None:
         """With every criterion met from its first day, each phase moves on at the end of its
         minimum-th day, not a day earlier; maintain runs 14 days, then the program completes."""
-        c = course(f, [good()] * 80)  # type: ignore[arg-type]
+        c = course(f, [good()] * 80)
         starts = {
             t.phase: (t.day + 1 if t.day else 0) for t in c.transitions if t.reason != "completed"
         }
@@ -320,9 +322,9 @@ class TestLeavingProtect:
         ],
         ids=["standard-age-1", "standard-age-2", "slow-age-2", "slow-age-3"],
     )
-    def test_onset_age_2_or_3_for_slow(self, f: object, moved_on: int) -> None:
+    def test_onset_age_2_or_3_for_slow(self, f: IntakeFacts, moved_on: int) -> None:
         """Protect ends no earlier than onset age 2 (3 for the slow group)."""
-        c = course(f, [good()] * 3)  # type: ignore[arg-type]
+        c = course(f, [good()] * 3)
         assert moves(c)[0] == (moved_on, "isometric", "progression")
 
     @pytest.mark.parametrize(("rating", "moved"), [(5, True), (6, False)])
@@ -495,9 +497,9 @@ class TestClearance:
         assert (c.status, c.phase, c.phase_since) == (Status.ACTIVE, "protect", 2)
 
     @pytest.mark.parametrize("f", [AVULSION, CHILD], ids=["avulsion", "under-16"])
-    def test_no_program_becomes_completed(self, f: object) -> None:
+    def test_no_program_becomes_completed(self, f: IntakeFacts) -> None:
         """A course with no program is completed when cleared, and never prescribes anything."""
-        courses = timeline(f, [DayInput(pain=3, cleared=True), 2])  # type: ignore[arg-type]
+        courses = timeline(f, [DayInput(pain=3, cleared=True), 2])
         assert courses[-1].status is Status.COMPLETED and courses[-1].phase is None
         assert plan_ids(courses, 1) == plan_ids(courses, 2) == plan_ids(courses, 3) == []
 
@@ -636,7 +638,7 @@ class TestExercisePain:
     @pytest.mark.parametrize(("gap", "stepped"), [(3, True), (4, False)])
     def test_two_too_much_within_3_days(self, gap: int, stepped: bool) -> None:
         """Too much on day 3 and again 3 days later steps back to protect; 4 days later does not."""
-        days: list[Day] = [good(), good(), session(5)] + [1] * (gap - 1) + [session(5)]
+        days: list[Day] = [good(), good(), session(5), *[1] * (gap - 1), session(5)]
         c = course(STRAIN, days)
         second = 3 + gap
         assert ((second, "protect", "exercise_pain") in moves(c)) is stepped
@@ -677,8 +679,14 @@ class TestQuestionsAsked:
         "night_pain_or_weight_loss",
     )
 
-    def asks(self, f: object, day: int, days: list[Day] | None = None, flags: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-        courses = timeline(f, days if days is not None else [fine()] * day, flags)  # type: ignore[arg-type]
+    def asks(
+        self,
+        f: IntakeFacts,
+        day: int,
+        days: Sequence[Day] | None = None,
+        flags: tuple[str, ...] = (),
+    ) -> Asks:
+        courses = timeline(f, days if days is not None else [fine()] * day, flags)
         return asks_for(courses[day - 1], day, CATALOGUE)
 
     @pytest.mark.parametrize("day", [6, 7, 8, 13, 14, 21])
@@ -766,7 +774,7 @@ class TestQuestionsAsked:
     def test_nothing_is_asked_of_an_under_16(self) -> None:
         """Under 16: no screen, no function, no checks, even on day 7."""
         f = facts(CHILD, activity="running", function_baseline=3)
-        assert self.asks(f, 7, [3] * 6) == type(self.asks(f, 7, [3] * 6))()
+        assert self.asks(f, 7, [3] * 6) == Asks()
 
     def test_nothing_extra_on_day_0(self) -> None:
         """Day 0 asks nothing besides enrolment."""

@@ -10,6 +10,7 @@ import pytest
 from coachbot.domain.course import Course, DayInput, begin
 from coachbot.domain.phases import load_rank
 from coachbot.domain.plan import plan_for
+from coachbot.domain.triage import IntakeFacts
 from tests.unit.rules import (
     CATALOGUE,
     STRAIN,
@@ -231,7 +232,7 @@ class TestWhatIsPrescribed:
     @pytest.mark.parametrize(
         "f", [facts(injury="hamstring_avulsion", grade=None), facts(age=15), STRAIN]
     )
-    def test_nothing_while_escalated_or_without_a_program(self, f: object) -> None:
+    def test_nothing_while_escalated_or_without_a_program(self, f: IntakeFacts) -> None:
         """No exercise for an avulsion, an under-16 or an urgent red flag."""
-        c = begin(f, (URGENT_FLAG,) if f is STRAIN else (), CATALOGUE)  # type: ignore[arg-type]
+        c = begin(f, (URGENT_FLAG,) if f is STRAIN else (), CATALOGUE)
         assert plan_for(c, 0, CATALOGUE) == () and plan_for(c, 1, CATALOGUE) == ()
