@@ -12,16 +12,14 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
-
 from coachbot.clock import FakeClock
+from coachbot.services.actions import Answer, IntakeFlag, Question
 from coachbot.services.container import Services, create_services
-from coachbot.services.enrolment import Who
-from coachbot.services.replies import Choice
+from coachbot.services.questions import TYPED
 from coachbot.services.simulation import Scenario, ScenarioDay
+from coachbot.services.who import Who
 from coachbot.storage import repositories as repo
 from coachbot.storage.migrate import upgrade_to_head
-from coachbot.storage.models import CheckIn
 
 ME = Who(77, 77)
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # enrolment: 09:00 in London
@@ -29,49 +27,54 @@ DAY0 = date(2026, 11, 24)  # the enrolment date in Europe/London
 
 
 async def enrol(services: Services, scenario: Scenario, who: Who = ME) -> None:
-    """Enrol through the real dialog with the scenario's intake answers."""
-    steps: list[tuple[str, str]] = [
-        ("consent", "yes"),
-        ("injury", scenario.injury),
-        ("age", str(scenario.age)),
-        ("onset", scenario.onset),
-        ("onset_days", str(scenario.onset_days_ago)),
-        ("location", scenario.location),
-    ]
-    if scenario.injury == "hamstring_strain":
-        steps.append(("grade", str(scenario.grade) if scenario.grade else "unknown"))
-    steps.append(("baseline_pain", str(scenario.baseline_pain)))
-    steps += [
-        (f"red_flag:{flag.id}", "yes" if flag.id in scenario.intake_red_flags else "no")
-        for flag in services.content.red_flags
-    ]
-    steps += [("reminder_time", "08:00"), ("timezone", "Europe/London")]
-    await services.enrolment.start(who)
-    for step, value in steps:
-        outcome = await services.enrolment.press(who, Choice(step, value))
-        assert outcome.accepted, (step, value)
+    """Enrol through the real dialog with the scenario's intake answers (typed where the dialog
+    takes typing, a button otherwise)."""
+    answers = {
+        Question.CONSENT: "yes", Question.INJURY: scenario.injury, Question.AGE: str(scenario.age),
+        Question.ONSET: scenario.onset, Question.ONSET_DAYS: str(scenario.onset_days_ago),
+        Question.MECHANISM: scenario.mechanism, Question.LOCATION: scenario.location,
+        Question.GRADE: str(scenario.grade) if scenario.grade else "unknown",
+        Question.WALKING: scenario.walking,
+        Question.PREVIOUS_INJURY: "yes" if scenario.previous_injury else "no",
+        Question.BASELINE_PAIN: str(scenario.baseline_pain), Question.GOAL: scenario.goal,
+        Question.ACTIVITY: scenario.activity or "skip",
+        Question.FUNCTION_BASELINE: str(scenario.function_baseline),
+        Question.REMINDER_TIME: "08:00", Question.TIMEZONE: "Europe/London",
+    }  # fmt: skip
+    outcome = await services.enrolment.start(who)
+    while True:
+        buttons = [b.action for reply in outcome.replies for row in reply.buttons for b in row]
+        flag = next((b for b in buttons if isinstance(b, IntakeFlag)), None)
+        if flag is not None:
+            yes = flag.flag in scenario.intake_red_flags
+            outcome = await services.enrolment.press(who, IntakeFlag(flag.flag, yes))
+            continue
+        async with services.db.read() as session:
+            user = await repo.get_user(session, who.telegram_user_id)
+        if user is None or user.enrolment_step is None:
+            return
+        question = Question(user.enrolment_step)
+        if question in TYPED:
+            outcome = await services.enrolment.text(who, answers[question])
+        else:
+            outcome = await services.enrolment.press(who, Answer(question, answers[question]))
+        assert outcome.accepted, (question, answers[question])
 
 
 async def answer_days(
     services: Services, days: list[ScenarioDay], adherence: dict[int, str], who: Who = ME
 ) -> None:
-    """Record each day's answers (day 1 first) as the bot does, and the adherence answers."""
+    """Record each day's answers (day 1 first) as the bot does, with the sessions in `adherence`."""
     for number, entry in enumerate(days, start=1):
         if entry.skip and number not in adherence:
             continue
+        answers = entry.entry()
         await services.course.record_day(
-            who.telegram_user_id, DAY0 + timedelta(days=number), pain=entry.pain,
-            red_flags=entry.red_flags, cleared=entry.cleared,
+            who.telegram_user_id, DAY0 + timedelta(days=number), pain=answers.pain,
+            adherence=adherence.get(number, answers.session), exercise_pain=answers.exercise_pain,
+            checks=dict(answers.checks), function=answers.function, red_flags=answers.red_flags,
+            cleared=answers.cleared, seen=answers.seen,
         )  # fmt: skip
-    async with services.db.transaction() as session:
-        user = await repo.get_user(session, who.telegram_user_id)
-        assert user is not None
-        for number, answer in adherence.items():
-            await session.execute(
-                update(CheckIn)
-                .where(CheckIn.user_id == user.id, CheckIn.day == DAY0 + timedelta(days=number))
-                .values(adherence=answer)
-            )
 
 
 # A strain that settles over twelve weeks: three gaps (the last long enough to pause the

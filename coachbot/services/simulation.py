@@ -43,7 +43,9 @@ class ScenarioDay(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioDay:
-        if self.skip and self.model_fields_set - {"skip"}:
+        answered = (self.pain, self.session, self.exercise_pain, self.function)
+        given = any(v is not None for v in answered) or self.checks or self.red_flags
+        if self.skip and (given or self.seen or self.cleared):
             raise ValueError("skip: true cannot be combined with other answers")
         if self.exercise_pain is not None and self.session not in ("done", "partly"):
             raise ValueError("exercise_pain needs session: done or partly")

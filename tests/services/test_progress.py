@@ -12,7 +12,7 @@ from PIL import Image
 
 from coachbot.clock import FakeClock
 from coachbot.services.container import Services
-from coachbot.services.enrolment import Who
+from coachbot.services.who import Who
 from coachbot.services.replies import Choice
 from coachbot.services.simulation import Scenario, ScenarioDay
 from tests.courses import ME, START, answer_days, enrol, ninety_day_course
