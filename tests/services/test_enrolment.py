@@ -139,21 +139,17 @@ class TestHappyPath:
     ) -> None:
         """Sudden: how it happened; gradual: straight to where it hurts."""
         await services.enrolment.start(ME)
-        base = [(Q.CONSENT, "yes"), (Q.INJURY, "unsure"), (Q.AGE, "30")]
-        out = await answer(services, *base, (Q.ONSET, "sudden"), (Q.ONSET_DAYS, "1"))
-        assert "How did it happen" in last_text(out)
-        user = await user_row(services)
-        assert user is not None
-        async with services.db.transaction() as session:
-            await repo.reset_program(
-                session,
-                user.id,
-                step=Q.INJURY.value,
-                now=user.created_at if hasattr(user, "created_at") else user.consented_at,
-            )  # type: ignore[arg-type]
-        out = await answer(services, (Q.INJURY, "unsure"), (Q.AGE, "30"), (Q.ONSET, "gradual"),
-                           (Q.ONSET_DAYS, "30"))  # fmt: skip
-        assert "Where on the back of your thigh" in last_text(out)
+        sudden = await answer(services, *facts("unsure")[:5])
+        assert "How did it happen" in last_text(sudden)
+        other = Who(43, 43)
+        await services.enrolment.start(other)
+        for question, value in facts("unsure", onset="gradual")[:4]:
+            if question is Q.AGE:
+                await services.enrolment.text(other, value)
+            else:
+                await services.enrolment.press(other, Answer(question, value))
+        gradual = await services.enrolment.text(other, "30")
+        assert "Where on the back of your thigh" in last_text(gradual)
 
     async def test_grade_is_asked_only_for_strains(self, services: Services) -> None:
         """After the location a cramp goes on to walking; a strain is asked its grade."""
@@ -177,13 +173,9 @@ class TestHappyPath:
         )
 
     async def test_an_activity_over_60_characters_is_refused(self, services: Services) -> None:
-        await enrol_to_red_flags(services, **{"activity": "skip"})
-        async with services.db.transaction() as session:
-            user = await repo.get_user(session, ME.telegram_user_id)
-            assert user is not None
-            await repo.update_user(
-                session, user.id, user.consented_at, enrolment_step=Q.ACTIVITY.value
-            )  # type: ignore[arg-type]
+        """61 characters are refused with the limit; 60 are taken."""
+        await services.enrolment.start(ME)
+        await answer(services, *facts()[:-1])
         out = await services.enrolment.text(ME, "x" * 61)
         assert not out.accepted and "60 characters" in last_text(out)
         out = await services.enrolment.text(ME, "x" * 60)

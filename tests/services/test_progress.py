@@ -12,9 +12,9 @@ from PIL import Image
 
 from coachbot.clock import FakeClock
 from coachbot.services.container import Services
-from coachbot.services.who import Who
 from coachbot.services.replies import Choice
 from coachbot.services.simulation import Scenario, ScenarioDay
+from coachbot.services.who import Who
 from tests.courses import ME, START, answer_days, enrol, ninety_day_course
 
 TELEGRAM_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto: at most 10 MB,
