@@ -97,6 +97,16 @@ class TestNoImprovement:
         days: list[Day] = [*[None] * (7 - ratings), *[5] * ratings]
         assert escalated_for(course(STRAIN, days), "no_improvement") is escalated
 
+    @pytest.mark.parametrize(("rated", "escalated"), [((1, 2, 3, 8), False), ((2, 3, 4, 8), True)])
+    def test_the_window_is_days_n_minus_6_to_n(
+        self, rated: tuple[int, ...], escalated: bool
+    ) -> None:
+        """Flat ratings on days 1, 2, 3 and 8: only three in days 2-8; on days 2, 3, 4 and 8: four,
+        so day 8 escalates."""
+        days: list[Day] = [5 if day in rated else None for day in range(1, 9)]
+        c = course(STRAIN, days)
+        assert ((8, "no_improvement") in reasons(c)) is escalated
+
     # Baseline 7 (a drop of 2 is needed): never improved, but falling over every 7-day window.
     FALLING = [6, 7, 6, 7, 7, 6, 6, 7, 6, 6, 6, 6, 6, 6]
 
@@ -518,6 +528,23 @@ class TestClearance:
         assert all(t.reason != "cleared" for t in c.transitions)
 
 
+class TestAfterCompletionAndWithoutAProgram:
+    def test_after_completion_only_red_flags_and_severe_pain_run(self) -> None:
+        """A completed program rated 7, 7, 7 for a week: no flare-up, worsening or no_improvement."""
+        done = course(facts(onset="gradual"), [good()] * 36)
+        c = done
+        for day in range(37, 45):
+            c = advance(c, day, DayInput(pain=7), CATALOGUE)
+        assert c.escalations == done.escalations and c.flare_starts == ()
+        assert c.status is Status.COMPLETED
+
+    def test_a_course_without_a_program_runs_only_rules_1_and_10(self) -> None:
+        """An avulsion rated 5, 7, 7, 7 (gradual, so no single-9 rule): no flare-up, no worsening."""
+        c = course(facts(AVULSION, onset="gradual", baseline_pain=4), [5, 7, 7, 7] + [7] * 10)
+        assert reasons(c) == [(0, "referral_injury")]
+        assert c.flare_starts == () and rescreen(c, 2, CATALOGUE) == ()
+
+
 class TestSilence:
     @pytest.mark.parametrize(
         ("silent", "nudged", "paused"),
@@ -626,6 +653,12 @@ class TestSeverePain:
         assert escalated_for(c, "severe_pain") and c.status is Status.ESCALATED
         assert rescreen(c, 38, CATALOGUE) == RESCREEN_FLAGS
 
+    def test_escalated_at_intake_for_another_reason_does_not_prevent_it(self) -> None:
+        """Escalated by an urgent flag at enrolment, two 8s on days 1 and 2 still add severe_pain:
+        the spec's "after day 0" is read as the escalation's day (the safer reading)."""
+        c = course(facts(onset="gradual"), [8, 8], flags=(URGENT_FLAG,))
+        assert (2, "severe_pain") in reasons(c)
+
     def test_under_16_nothing_is_asked(self) -> None:
         """An under-16 rating of 9: no re-screen (nothing is asked)."""
         c = course(CHILD, [9])
@@ -699,6 +732,12 @@ class TestQuestionsAsked:
         """Escalated on day 2: the day-7 prompt still carries the weekly screen."""
         days = [fine(), DayInput(pain=1, red_flags=(URGENT_FLAG,))] + [1] * 5
         assert self.asks(STRAIN, 7, days).screen == (*self.WEEKLY, "limits_daily_activities")
+
+    def test_function_is_asked_while_escalated(self) -> None:
+        """Escalated on day 2 with an activity named: day 7 still asks the function score."""
+        f = facts(activity="running", function_baseline=3)
+        days = [fine(), DayInput(pain=1, red_flags=(URGENT_FLAG,))] + [1] * 5
+        assert self.asks(f, 7, days).function
 
     def test_nothing_is_asked_after_completion(self) -> None:
         """A completed program asks nothing on a screen day."""
