@@ -9,17 +9,14 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
 from coachbot.bot.app import AnyApplication
 from coachbot.clock import FakeClock
 from coachbot.scheduler import Dispatcher
-from coachbot.storage.db import Database
-from coachbot.storage.models import Base
 from coachbot.testing import EmulatorClient, SandboxUser
 
 from .conftest import USER_ID
-from .flows import enrol
+from .flows import INTAKE_FLAG_COUNT, enrol, everything_in_the_database
 
 pytestmark = pytest.mark.e2e
 DAY1 = datetime(2026, 11, 25, 10, 45, tzinfo=UTC)
@@ -31,20 +28,11 @@ async def a_rated_day(user: SandboxUser, dispatcher: Dispatcher, clock: FakeCloc
     await dispatcher.tick()
     await user.wait_for("Day 1")
     await user.press("Partly")
+    await user.wait_for("worst pain during the exercises")
+    await user.press("2")
+    await user.wait_for("pain at rest right now")
     await user.press("4")
-    await user.wait_for("pain 4/10")
-
-
-async def everything_in_the_database(database_url: str) -> list[tuple[str, tuple[object, ...]]]:
-    """Every row of every table (but Alembic's own), for a scan."""
-    db = Database(database_url)
-    found = []
-    async with db.engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            for row in (await connection.execute(select(table))).all():
-                found.append((table.name, tuple(row)))
-    await db.dispose()
-    return found
+    await user.wait_for("exercise pain 2/10, pain 4/10")
 
 
 async def test_export_round_trips_what_was_stored(
@@ -66,10 +54,9 @@ async def test_export_round_trips_what_was_stored(
         name: sum(1 for table, _ in stored if table == name) for name in tables
     }
     assert tables["users"][0]["telegram_user_id"] == USER_ID
-    assert [(c["day"], c["pain"], c["adherence"]) for c in tables["check_ins"]] == [
-        ("2026-11-25", 4, "partly")
-    ]
-    assert len(tables["red_flag_answers"]) == 12
+    assert [(c["day"], c["pain"], c["adherence"], c["exercise_pain"])
+            for c in tables["check_ins"]] == [("2026-11-25", 4, "partly", 2)]  # fmt: skip
+    assert len(tables["red_flag_answers"]) == INTAKE_FLAG_COUNT
     archive = zipfile.ZipFile(io.BytesIO(await client.file(zip_doc.document.file_id)))
     assert sorted(archive.namelist()) == sorted(f"{name}.csv" for name in tables)
     check_ins = list(csv.DictReader(io.StringIO(archive.read("check_ins.csv").decode())))

@@ -14,7 +14,15 @@ from coachbot.storage.models import Escalation, RedFlagAnswer, User
 from coachbot.testing import EmulatorClient, SandboxUser
 
 from .conftest import TOKEN, USER_ID, StartBot
-from .flows import consent_and_injury, intake_facts, screening, time_and_zone
+from .flows import (
+    INTAKE_FLAG_COUNT,
+    Intake,
+    consent_and_injury,
+    everything_in_the_database,
+    intake_facts,
+    screening,
+    time_and_zone,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -88,6 +96,68 @@ class TestEnrolment:
         assert response.status_code == 400  # like a real client: the button is gone
 
 
+class TestTheVersion2Questions:
+    async def test_the_new_questions_are_asked_and_the_enrolment_ends_with_day_0s_plan(
+        self, bot: AnyApplication, user: SandboxUser, database_url: str
+    ) -> None:
+        """How it happened, walking, a previous injury, the goal and one activity with how able
+        the user is to do it are asked and stored; the summary shows them and is followed by
+        day 0's plan: the phase and today's exercises."""
+        await consent_and_injury(user)
+        await intake_facts(user, Intake(activity="running for the bus", ability="3"))
+        assert await screening(user) == INTAKE_FLAG_COUNT
+        summary = await time_and_zone(user)
+        assert "Goal: Running and sport" in summary
+        assert "Your activity: running for the bus (3/10 now)" in summary
+        assert "Today's plan follows below" in summary
+        plan = await user.wait_for("Your plan starts today")
+        assert "Protect" in plan.text
+        assert "Ice and raise the leg" in plan.text and "Gentle pain-free walk" in plan.text
+        assert await user.next_events(timeout=0.5) == []  # the plan is the last word
+        row = await stored_user(database_url)
+        assert (row.mechanism, row.walking, row.previous_injury, row.goal, row.activity,
+                row.function_baseline, row.grade, row.phase, row.status) == (
+            "sprint", "limp", False, "sport", "running for the bus", 3, 2, "protect", "active",
+        )  # fmt: skip
+
+    async def test_a_gradual_onset_is_not_asked_how_it_happened_and_skip_skips_the_score(
+        self, bot: AnyApplication, user: SandboxUser, database_url: str
+    ) -> None:
+        """Tendon pain, gradual: no mechanism and no grade question; Skip at the activity goes
+        straight to the safety questions; day 0's plan still follows the summary."""
+        await consent_and_injury(user, "Tendon pain (tendinopathy)")
+        await intake_facts(user, Intake(onset="Gradually", days="30", mechanism=None, grade=None,
+                                         location="Top, near the sit bone", walking="Normally",
+                                         goal="Everyday life"))  # fmt: skip
+        await screening(user)
+        await time_and_zone(user)
+        plan = await user.wait_for("Your plan starts today")
+        assert "Gentle activation" in plan.text
+        row = await stored_user(database_url)
+        assert (row.onset, row.mechanism, row.grade, row.walking, row.goal, row.activity,
+                row.function_baseline) == ("gradual", None, None, "normal", "everyday", None, None)  # fmt: skip
+
+    async def test_an_under_16_is_turned_away_and_nothing_is_kept(
+        self, bot: AnyApplication, user: SandboxUser, database_url: str
+    ) -> None:
+        """Age 15: the safety advice, then "I'm made for people aged 16 and over ... with a
+        parent or carer"; no row about them is left in any table, and a later message starts
+        from scratch."""
+        await consent_and_injury(user)
+        await user.send("15")
+        first = await user.wait_for("First, your safety")
+        assert "112 / 911 / 999" in first.text
+        second = await user.wait_for("16 and over")
+        assert "parent or carer" in second.text and "haven't kept anything" in second.text
+        assert second.seq > first.seq
+        stored = await everything_in_the_database(database_url)
+        # `processed_updates` holds bare update ids and times (no user).
+        assert [table for table, _ in stored if table != "processed_updates"] == []
+        assert not any(USER_ID in row for _, row in stored)
+        await user.send("hello")
+        await user.wait_for("Send /start to begin")
+
+
 class TestBadInput:
     async def test_free_text_where_a_button_is_expected(
         self, bot: AnyApplication, user: SandboxUser
@@ -117,7 +187,8 @@ class TestBadInput:
     async def test_bad_pain_time_and_zone_each_get_their_own_message(
         self, bot: AnyApplication, user: SandboxUser
     ) -> None:
-        """Pain 11, time 25:00 and an unknown zone are each refused with a specific message."""
+        """Pain 11, an over-long activity, time 25:00 and an unknown zone are each refused with
+        a specific message."""
         await consent_and_injury(user)
         await user.send("29")
         await user.press("Suddenly")
@@ -125,12 +196,24 @@ class TestBadInput:
         await user.send("99999")
         await user.wait_for("from 0 (today) to 3650")
         await user.press("Yesterday")
+        await user.wait_for("How did it happen?")
+        await user.press("A knock or blow")
+        await user.wait_for("Where on the back")
         await user.press("Middle")
         await user.press("I don't know")
+        await user.wait_for("How are you walking")
+        await user.press("Normally")
+        await user.press("No, this is the first time")
         await user.wait_for("How bad is the pain right now")
         await user.send("11")
         await user.wait_for("whole number from 0 to 10")
         await user.send("4")
+        await user.press("Everyday life")
+        await user.wait_for("Name one activity")
+        await user.send("climbing the stairs to my flat " * 3)
+        refused = await user.wait_for("60 characters or fewer")
+        assert refused.button("Skip")
+        await user.press("Skip")
         await screening(user)
         await user.wait_for("What time")
         await user.send("25:00")
