@@ -12,6 +12,7 @@ from coachbot.sandbox.emulator import BotApiEmulator
 from coachbot.testing import EmulatorClient, coachbot_environment, coachbot_process
 
 from .conftest import TOKEN
+from .flows import INTAKE_FLAG_COUNT, screening
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -43,15 +44,20 @@ async def test_coachbot_run_enrols_a_user_against_an_emulator_it_has_never_seen(
             await user.press("Gradually")
             await user.press("14")
             await user.press("Bottom, near the knee")
+            await user.wait_for("How are you walking")
+            await user.press("Normally")
+            await user.press("No, this is the first time")
             await user.wait_for("How bad is the pain")
             await user.press("2")
-            for _ in range(12):
-                await user.wait_for("Safety question", types=("message",))
-                await user.press("No")
+            await user.press("Everyday life")
+            await user.wait_for("Name one activity")
+            await user.press("Skip")
+            assert await screening(user) == INTAKE_FLAG_COUNT
             await user.press("18:00")
             await user.press("Europe/Berlin")
             summary = await user.wait_for("You're enrolled")
             assert "18:00 (Europe/Berlin)" in summary.text
+            await user.wait_for("Your plan starts today")
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
@@ -72,9 +78,11 @@ async def test_run_without_a_token_names_the_variable(tmp_path: Path) -> None:
     )
 
 
-# /start, I agree, Pulled hamstring, age 29, Suddenly, 3 days ([4]), Middle, Grade 2, pain 5 ([6]),
-# twelve safety "No"s ([2]), 08:00 ([2]), the default zone ([1]).
-DEMO_SCRIPT = "/start\n1\n1\n29\n1\n4\n2\n2\n6\n" + "2\n" * 12 + "2\n1\n"
+# /start, I agree, Pulled hamstring, age 29, Suddenly, 3 days ([4]), running fast, Middle ([2]),
+# Grade 2 ([2]), with a limp ([2]), not before ([2]), pain 5 ([6]), sport ([1]), Skip ([1]), ten
+# safety "No"s ([2]), 08:00 ([2]), the default zone ([1]).
+DEMO_SCRIPT = ("/start\n1\n1\n29\n1\n4\n1\n2\n2\n2\n2\n6\n1\n1\n" + "2\n" * INTAKE_FLAG_COUNT
+               + "2\n1\n")  # fmt: skip
 
 
 async def test_demo_is_scriptable_from_stdin_and_ends_with_the_summary(tmp_path: Path) -> None:
@@ -88,4 +96,6 @@ async def test_demo_is_scriptable_from_stdin_and_ends_with_the_summary(tmp_path:
     assert "[1] I agree" in text
     assert "You're enrolled" in text
     assert "Strain grade: 2" in text and "Pain now: 5/10" in text
+    assert "Goal: Running and sport" in text
+    assert text.index("Your plan starts today") > text.index("You're enrolled")
     assert not (tmp_path / "data").exists(), "the demo uses a throwaway database"
