@@ -141,3 +141,13 @@ async def everything_in_the_database(database_url: str) -> list[tuple[str, tuple
                 found.append((table.name, tuple(row)))
     await db.dispose()
     return found
+
+
+def flag_number(event: BotEvent, flag: str) -> str:
+    """The numbered button of `flag` in a list of safety questions (re-screen, weekly, /symptom)."""
+    question = QUESTION_OF[flag]
+    for line in event.text.splitlines():
+        number, _, text = line.partition(". ")
+        if text == question and number.isdigit():
+            return number
+    raise AssertionError(f"{flag} is not asked in {event.text!r}")

@@ -24,6 +24,7 @@ from coachbot.testing import EmulatorClient
 from ..conftest import ON_POSTGRES
 from ..factories import ENROLLED, add_enrolled_users
 from .conftest import TOKEN
+from .flows import flag_number
 
 pytestmark = pytest.mark.e2e
 DAY1 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 08:00 in London, the users' reminder time
@@ -207,27 +208,38 @@ async def test_a_button_pressed_again_is_caught_by_its_domain_key(
     clock.now = DAY1
     await dispatcher.tick()
     prompt = await person.wait_for("Day 1")
+    await person.press("Not today", message_id=prompt.message_id)
+    await person.wait_for("pain at rest right now")
     await person.press("1", message_id=prompt.message_id)
     await person.wait_for("pain 1/10")
     clock.now = DAY1 + timedelta(days=1)
     await dispatcher.tick()
     prompt = await person.wait_for("Day 2")
+    await person.press("Not today", message_id=prompt.message_id)
+    rating = (await person.wait_for("pain at rest right now")).button("6").callback_data
+    assert rating is not None
     await person.press("6", message_id=prompt.message_id)  # a flare-up: re-screening
     rescreen = await person.wait_for("None of these")
-    for _ in range(2):
-        await person.press("12", message_id=rescreen.message_id)  # limits daily activities
-    await person.wait_for("Please book an appointment")
-    await person.press("6", message_id=prompt.message_id)
+    assert rescreen.message_id == prompt.message_id  # the same message, edited in place
+    flag = rescreen.button(flag_number(rescreen, "fever_or_unwell")).callback_data
+    assert flag is not None
+    for _ in range(2):  # the second is a re-sent press of the same button
+        await person.press_forged(prompt.message_id, flag)
+    await person.wait_for("Please see a doctor today")
+    await person.press_forged(prompt.message_id, rating)
+    await person.wait_for(lambda e: e.type == "callback_answer", types=("callback_answer",))
     db = Database(database_url)
     async with db.transaction() as session:
         ratings = (await session.execute(select(CheckIn.pain).order_by(CheckIn.day))).all()
         flags = (await session.execute(
-            select(RedFlagAnswer.flag_id).where(RedFlagAnswer.screening == "daily"))).all()  # fmt: skip
+            select(RedFlagAnswer.flag_id).where(RedFlagAnswer.answer.is_(True)))).all()  # fmt: skip
         escalations = (await session.execute(select(Escalation.reason))).all()
     await db.dispose()
     assert [pain for (pain,) in ratings] == [1, 6]
-    assert flags == [("limits_daily_activities",)]
-    assert escalations == [("limits_daily_activities",)]
+    assert flags == [("fever_or_unwell",)]
+    assert escalations == [("fever_or_unwell",)]
+    advice = [e for e in await person.next_events(timeout=0.5) if "see a doctor" in e.text]
+    assert advice == []  # the advice came once
 
 
 async def test_a_flooding_user_slows_only_themselves(
