@@ -953,6 +953,15 @@ class BotApiEmulator:
         self._server: HTTPServer | None = None
         self._methods = self._api_methods()
 
+    @property
+    def enforce_rate_limits(self) -> bool:
+        """Whether Telegram's flood limits are enforced (429 with retry_after beyond them)."""
+        return self._enforce_rate_limits
+
+    @enforce_rate_limits.setter
+    def enforce_rate_limits(self, enforce: bool) -> None:
+        self._enforce_rate_limits = enforce
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -151,3 +152,107 @@ def flag_number(event: BotEvent, flag: str) -> str:
         if text == question and number.isdigit():
             return number
     raise AssertionError(f"{flag} is not asked in {event.text!r}")
+
+
+# The daily check-in -----------------------------------------------------------------------------
+
+# The question a check-in message is asking, from its last paragraph (content/messages.yaml).
+QUESTIONS = (
+    ("session", "Did you do today's exercises?"),
+    ("exercise_pain", "worst pain during the exercises"),
+    ("rest_pain", "pain at rest right now"),
+    ("rescreen", "check these safety questions again"),
+    ("check", "Quick check"),
+    ("weekly", "Weekly safety check"),
+    ("function", "Once a week: how able"),
+    ("seen", "Have you seen a professional"),
+    ("done", "All recorded for today"),
+    ("confirm", "Just to be sure"),
+)
+ALL_EVENTS = ("message", "edit", "delete", "callback_answer", "chat_action")
+UNSUPPORTED = "I can only read text messages"  # the reply to a sticker: the sentinel
+
+
+def question_of(event: BotEvent) -> str:
+    """Which question a check-in message shows ("done" when all are answered)."""
+    last = event.text.split("\n\n")[-1]
+    for kind, words in QUESTIONS:
+        if words in last:
+            return kind
+    raise AssertionError(f"no check-in question in {event.text!r}")
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What a scripted user taps for each question of a day's check-in. A flag id for a screen
+    taps that flag's number; `check` may be a callable of the check's question text."""
+
+    session: str = "Done"
+    exercise_pain: int = 1
+    pain: int = 2
+    check: str = "Yes"
+    screen: str | None = None  # None: "None of these"
+    function: int = 5
+    seen: str = "I've seen a professional"
+
+
+@dataclass(frozen=True)
+class Day:
+    """One check-in as the user lived it."""
+
+    prompt: BotEvent  # the message as it arrived
+    final: BotEvent  # the same message once everything was answered
+    asked: tuple[str, ...]  # the questions, in the order asked
+    said: tuple[str, ...]  # the bot's other messages meanwhile (phase changes, advice...)
+    checks: tuple[str, ...] = ()  # the checks' questions
+
+
+async def events_until(user: SandboxUser, done: Callable[[BotEvent], bool],
+                       timeout: float = 10.0) -> tuple[BotEvent, list[BotEvent]]:  # fmt: skip  # noqa: ASYNC109
+    """Consume events up to the first for which `done` holds: (it, the events before it)."""
+    before: list[BotEvent] = []
+
+    def matches(event: BotEvent) -> bool:
+        if done(event):
+            return True
+        before.append(event)
+        return False
+
+    found = await user.wait_for(matches, timeout=timeout, types=ALL_EVENTS)
+    return found, before
+
+
+async def settle(user: SandboxUser) -> list[BotEvent]:
+    """Every event the bot has yet to send for what the user did so far (a sticker sent after
+    it is answered in order, so everything before that reply belongs to earlier actions)."""
+    await user.send_kind("sticker")
+    _, before = await events_until(user, lambda e: e.type == "message" and UNSUPPORTED in e.text)
+    return before
+
+
+async def answer_day(user: SandboxUser, prompt: BotEvent, answers: Answers = Answers()) -> Day:
+    """Answer a day's check-in, one tap a question, as the message asks, until all is recorded."""
+    assert prompt.message_id is not None
+    current, asked, said, checks = prompt, [], [], []
+    while (kind := question_of(current)) != "done":
+        asked.append(kind)
+        if kind == "check":
+            checks.append(current.text.split("\n\n")[-1])
+        label = {
+            "session": answers.session,
+            "exercise_pain": str(answers.exercise_pain),
+            "rest_pain": str(answers.pain),
+            "check": answers.check,
+            "function": str(answers.function),
+            "seen": answers.seen,
+        }.get(kind)
+        if kind in ("rescreen", "weekly"):
+            label = flag_number(current, answers.screen) if answers.screen else "None of these"
+        assert label is not None, f"no answer for {kind}"
+        await user.press(label, message_id=prompt.message_id)
+        current, others = await events_until(
+            user, lambda e: e.type == "edit" and e.message_id == prompt.message_id
+        )
+        said += [e.text for e in others if e.type == "message"]
+    said += [e.text for e in await settle(user) if e.type == "message"]
+    return Day(prompt, current, tuple(asked), tuple(said), tuple(checks))

@@ -11,28 +11,19 @@ from coachbot.bot.app import AnyApplication
 from coachbot.clock import FakeClock
 from coachbot.sandbox.emulator import BotApiEmulator
 from coachbot.scheduler import Dispatcher
-from coachbot.storage.db import Database
 from coachbot.storage.models import CheckIn, User
 from coachbot.testing import EmulatorClient, SandboxUser
 
 from ..factories import ENROLLED, add_enrolled_users
-from .flows import enrol
+from .flows import Answers, answer_day, enrol, question_of, rows
 
 pytestmark = pytest.mark.e2e
 # The flows' user enrols at 09:00 UTC on 24 Nov with 07:45 in Buenos Aires (UTC-3) = 10:45 UTC.
 DAY1 = datetime(2026, 11, 25, 10, 45, tzinfo=UTC)
 
 
-async def rows(database_url: str, statement: object) -> list[tuple[object, ...]]:
-    db = Database(database_url)
-    async with db.transaction() as session:
-        found = (await session.execute(statement)).all()  # type: ignore[call-overload]
-    await db.dispose()
-    return [tuple(row) for row in found]
-
-
 class TestTheDailyConversation:
-    async def test_enrolled_prompted_rating_day_2_and_a_red_flag(
+    async def test_enrolled_prompted_answered_in_place_then_a_flare_up_and_a_red_flag(
         self,
         bot: AnyApplication,
         user: SandboxUser,
@@ -40,8 +31,9 @@ class TestTheDailyConversation:
         clock: FakeClock,
         database_url: str,
     ) -> None:
-        """Day 1 at 07:45 local: exercises; done + pain 3 recorded in place; day 2; a pain of 8
-        re-asks the red flags and a cold leg brings the emergency advice."""
+        """Day 1 at 07:45 local: exercises; done, exercise pain 1 and rest pain 3, one question
+        at a time in the same message; the move on is explained; day 2's pain of 8 steps back,
+        re-asks the red flags, and a cold leg brings the emergency advice."""
         await enrol(user)
         clock.now = DAY1 - timedelta(minutes=1)
         assert (await dispatcher.tick()).sent == 0
@@ -49,34 +41,60 @@ class TestTheDailyConversation:
         assert (await dispatcher.tick()).sent == 1
         prompt = await user.wait_for("Day 1 - Protect")
         assert "Ice and raise the leg" in prompt.text and prompt.button("Full instructions")
+        assert question_of(prompt) == "session"
         await user.press("Done")
-        await user.wait_for("Recorded: done.")
+        asked = await user.wait_for("Recorded: done.")
+        assert question_of(asked) == "exercise_pain"
+        await user.press("1")
+        asked = await user.wait_for("Recorded: done, exercise pain 1/10.")
+        assert question_of(asked) == "rest_pain"
         await user.press("3")
-        edited = await user.wait_for("Recorded: done, pain 3/10.")
+        edited = await user.wait_for("Recorded: done, exercise pain 1/10, pain 3/10.")
         assert edited.message_id == prompt.message_id  # edited in place, not a new message
+        assert question_of(edited) == "done"
+        assert "Change: pain at rest" in edited.labels
+        move = await user.wait_for("From tomorrow you move on to")
+        assert "Gentle activation" in move.text
         await user.press("Full instructions")
         await user.wait_for("Stop if:")
 
         clock.now = DAY1 + timedelta(days=1)
         assert (await dispatcher.tick()).sent == 1
-        await user.wait_for("Day 2 - Protect")
-        await user.press("8")
-        await user.wait_for("flared up")
-        rescreen = await user.wait_for("safety questions again")
-        await user.press("2", message_id=rescreen.message_id)  # 2 = cold, pale or blue leg
-        advice = await user.wait_for("emergency number")
-        assert "blood supply" in advice.text
-        pains = await rows(database_url, select(CheckIn.day, CheckIn.pain, CheckIn.adherence)
-                           .order_by(CheckIn.day))  # fmt: skip
-        assert pains == [(date(2026, 11, 25), 3, "done"), (date(2026, 11, 26), 8, None)]
-        status = await rows(database_url, select(User.status))
-        assert status == [("escalated",)]
+        prompt = await user.wait_for("Day 2 - Gentle activation")
+        day = await answer_day(user, prompt, Answers(pain=8, screen="cold_pale_leg"))
+        assert day.asked == ("session", "exercise_pain", "rest_pain", "rescreen")
+        assert any("Tomorrow we step back to Protect" in text for text in day.said)
+        (advice,) = [text for text in day.said if "emergency number" in text]
+        assert "blood supply" in advice
+        pains = await rows(database_url, select(CheckIn.day, CheckIn.pain, CheckIn.adherence,
+                                                CheckIn.exercise_pain).order_by(CheckIn.day))  # fmt: skip
+        assert pains == [(date(2026, 11, 25), 3, "done", 1), (date(2026, 11, 26), 8, "done", 1)]
+        assert await rows(database_url, select(User.status)) == [("escalated",)]
 
-    async def test_typing_a_number_rates_the_latest_prompt(
+    async def test_a_typed_number_answers_the_0_to_10_question_being_asked(
         self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
         database_url: str,
     ) -> None:  # fmt: skip
-        """ "4" typed after the prompt is that day's pain."""
+        """ "3" typed while the exercise pain is asked is the exercise pain; "4" typed after it is
+        the pain at rest, each shown in the check-in (sent again, since typing moved the chat on)."""
+        await enrol(user)
+        clock.now = DAY1
+        await dispatcher.tick()
+        await user.wait_for("Day 1")
+        await user.press("Done")
+        await user.wait_for("worst pain during the exercises")
+        await user.send("3")
+        await user.wait_for(lambda e: e.type == "message" and "exercise pain 3/10" in e.text)
+        await user.send("4")
+        shown = await user.wait_for(lambda e: e.type == "message" and "pain 4/10" in e.text)
+        assert "exercise pain 3/10, pain 4/10" in shown.text
+        assert await rows(database_url, select(CheckIn.exercise_pain, CheckIn.pain)) == [(3, 4)]
+
+    async def test_a_typed_number_before_the_session_answer_is_the_pain_at_rest(
+        self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
+        database_url: str,
+    ) -> None:  # fmt: skip
+        """ "4" typed while "did you do them?" is showing is that day's pain at rest."""
         await enrol(user)
         clock.now = DAY1
         await dispatcher.tick()
@@ -85,11 +103,31 @@ class TestTheDailyConversation:
         await user.wait_for("Recorded: pain 4/10.")
         assert await rows(database_url, select(CheckIn.pain)) == [(4,)]
 
-    async def test_a_late_rating_belongs_to_its_own_day_and_a_second_press_corrects(
+    async def test_free_text_during_the_check_in_gets_the_question_again(
         self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
         database_url: str,
     ) -> None:  # fmt: skip
-        """Day 1's buttons pressed after day 2's prompt rate day 1; pressing again replaces it."""
+        """Words where a tap is expected: "please tap one of the buttons" and the open question
+        again, with its buttons; nothing is stored."""
+        await enrol(user)
+        clock.now = DAY1
+        await dispatcher.tick()
+        await user.wait_for("Day 1")
+        await user.press("Done")
+        await user.wait_for("worst pain during the exercises")
+        await user.send("it was fine I think")
+        again = await user.wait_for(lambda e: e.type == "message" and "tap one of" in e.text)
+        assert question_of(again) == "exercise_pain" and again.button("2")
+        await user.press("2", message_id=again.message_id)
+        await user.wait_for("exercise pain 2/10")
+        assert await rows(database_url, select(CheckIn.exercise_pain, CheckIn.pain)) == [(2, None)]
+
+    async def test_a_late_answer_belongs_to_its_own_day_and_a_change_corrects_it(
+        self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
+        database_url: str,
+    ) -> None:  # fmt: skip
+        """Day 1's buttons pressed after day 2's prompt answer day 1; "Change: pain at rest"
+        asks it again and the new value replaces the old."""
         await enrol(user)
         clock.now = DAY1
         await dispatcher.tick()
@@ -97,18 +135,28 @@ class TestTheDailyConversation:
         clock.now = DAY1 + timedelta(days=1)
         await dispatcher.tick()
         await user.wait_for("Day 2")
+        await user.press("Not today", message_id=day1.message_id)
+        await user.wait_for(lambda e: e.message_id == day1.message_id and "not done today" in e.text)
         await user.press("5", message_id=day1.message_id)
         await user.wait_for("pain 5/10")
+        await user.press("Change: pain at rest", message_id=day1.message_id)
+        await user.wait_for(lambda e: e.message_id == day1.message_id
+                            and question_of(e) == "rest_pain")  # fmt: skip
         await user.press("2", message_id=day1.message_id)
         await user.wait_for("pain 2/10")
-        found = await rows(database_url, select(CheckIn.day, CheckIn.pain).order_by(CheckIn.day))
-        assert found == [(date(2026, 11, 25), 2), (date(2026, 11, 26), None)]
+        found = await rows(database_url, select(CheckIn.day, CheckIn.pain, CheckIn.adherence)
+                           .order_by(CheckIn.day))  # fmt: skip
+        assert found == [(date(2026, 11, 25), 2, "skipped"), (date(2026, 11, 26), None, None)]
 
     async def test_commands(
         self, bot: AnyApplication, user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
     ) -> None:  # fmt: skip
-        """/today shows the plan; /pause stops prompts, /resume brings them; /time changes it."""
+        """/today on day 0 shows day 0's plan and on day 1 the check-in; /pause stops prompts,
+        /resume brings them; /time changes it."""
         await enrol(user)
+        await user.send("/today")
+        day0 = await user.wait_for("Your plan starts today")
+        assert "Ice and raise the leg" in day0.text
         clock.now = DAY1 + timedelta(hours=2)
         await dispatcher.tick()
         await user.wait_for("Day 1")
@@ -306,11 +354,13 @@ class TestFollowUps:
         await person.wait_for("Recorded: pain 3/10.")
         assert await rows(database_url, select(User.prompts_off, User.status)) == [(None, "active")]
 
-    async def test_an_escalated_user_gets_a_check_in_without_exercises_until_cleared(
+    async def test_an_urgent_escalation_is_cleared_in_two_steps(
         self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
         clock: FakeClock, database_url: str, client: EmulatorClient,
     ) -> None:  # fmt: skip
-        """Escalated: no exercises, pain and "cleared" buttons; cleared: exercises from tomorrow."""
+        """Escalated (urgent): no exercises, the pain question and "a professional examined me";
+        its first tap only asks "are you sure?", Cancel changes nothing, "Yes, I'm sure" resumes
+        the program: the next prompt has exercises again."""
         await add_enrolled_users(database_url, [960], enrolled_at=ENROLLED,
                                  intake_red_flags=("fever_or_unwell",))  # fmt: skip
         emulator.open_private_chats([960])
@@ -318,9 +368,25 @@ class TestFollowUps:
         clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
         await dispatcher.tick()
         check = await person.wait_for("No exercises until a professional has checked you")
-        assert "Today's exercises" not in check.text
-        await person.press("A professional has cleared me")
-        await person.wait_for("glad you've been cleared")
+        assert "Today's exercises" not in check.text and question_of(check) == "rest_pain"
+        assert "Did you do" not in check.text
+        await person.press("A professional examined me and said I may exercise")
+        confirm = await person.wait_for("Just to be sure")
+        assert confirm.message_id == check.message_id
+        assert confirm.labels == ["Yes, I'm sure", "Cancel"]
+        await person.press("Cancel", message_id=check.message_id)
+        back = await person.wait_for(lambda e: e.type == "edit" and "No exercises until" in e.text)
+        await person.wait_for("nothing changed")
+        assert "A professional examined me and said I may exercise" in back.labels
+        assert await rows(database_url, select(User.status)) == [("escalated",)]
+        assert await rows(database_url, select(CheckIn.cleared)) == [(False,)]
+
+        await person.press("A professional examined me and said I may exercise")
+        await person.wait_for("Just to be sure")
+        await person.press("Yes, I'm sure", message_id=check.message_id)
+        await person.wait_for("Your exercises start again tomorrow")
         clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
         await dispatcher.tick()
-        await person.wait_for("Today's exercises")
+        resumed = await person.wait_for("Day 2 - Protect")
+        assert "Ice and raise the leg" in resumed.text and question_of(resumed) == "session"
+        assert await rows(database_url, select(User.status)) == [("active",)]
