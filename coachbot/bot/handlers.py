@@ -67,11 +67,13 @@ async def on_help(update: Update, context: Context) -> None:
 
 
 async def on_text(update: Update, context: Context) -> None:
-    """Typed text: a 0-10 answer to the check-in, an enrolment answer, or the question again."""
+    """Typed text: a 0-10 answer to the check-in, an enrolment answer, or the open question again."""
     assert update.message is not None and update.message.text is not None
     services, who, text = services_of(context), _who(update), update.message.text
-    outcome = await services.checkin.typed_number(who, text) or await services.enrolment.text(
-        who, text
+    outcome = (
+        await services.checkin.typed_number(who, text)
+        or await services.checkin.typed_text(who)
+        or await services.enrolment.text(who, text)
     )
     await _say(update, context, *outcome.replies)
 

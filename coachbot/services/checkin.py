@@ -472,6 +472,26 @@ class CheckInService:
             )
         return Outcome((*outcome.replies, outcome.edit))
 
+    async def typed_text(self, who: Who) -> Outcome | None:
+        """Words typed while today's check-in waits for a tap: the open question again, with its
+        buttons. None: no question of today's check-in is open (or it is an enrolment or settings
+        answer)."""
+        async with self._db.read() as session:
+            user = await repo.get_user(session, who.telegram_user_id)
+            if (user is None or user.enrolled_at is None or user.enrolment_step is not None
+                    or user.timezone is None):  # fmt: skip
+                return None
+            latest = await repo.latest_sent_check_in(session, user.id)
+            today = self._clock().astimezone(ZoneInfo(user.timezone)).date()
+            if latest is None or latest.day != today:
+                return None
+            view = await self._view(session, (await dispatch.load_prompts(session, [latest.id]))[0])
+        if view.before.status is Status.COMPLETED or self._next(view) is None:
+            return None
+        again = self._render(view)
+        text = f"{self._m.render('press_a_button')}\n\n{again.text}"
+        return Outcome((Reply(text, again.buttons),), accepted=False)
+
     async def symptom(self, who: Who) -> Outcome:
         """/symptom: every red flag as a one-tap question, at any time."""
         flags = tuple(flag.id for flag in self._content.red_flags)
