@@ -136,7 +136,9 @@ class TestTheDailyConversation:
         await dispatcher.tick()
         await user.wait_for("Day 2")
         await user.press("Not today", message_id=day1.message_id)
-        await user.wait_for(lambda e: e.message_id == day1.message_id and "not done today" in e.text)
+        await user.wait_for(
+            lambda e: e.message_id == day1.message_id and "not done today" in e.text
+        )
         await user.press("5", message_id=day1.message_id)
         await user.wait_for("pain 5/10")
         await user.press("Change: pain at rest", message_id=day1.message_id)
