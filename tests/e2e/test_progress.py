@@ -13,7 +13,7 @@ from coachbot.clock import FakeClock
 from coachbot.scheduler import Dispatcher
 from coachbot.testing import EmulatorClient, SandboxUser
 
-from .flows import consent_and_injury, enrol, intake_facts, screening
+from .flows import Answers, answer_day, consent_and_injury, enrol, intake_facts, screening
 
 pytestmark = pytest.mark.e2e
 # 07:45 in Buenos Aires (UTC-3) is 10:45 UTC; enrolment is on the fake clock's 24 Nov.
@@ -25,10 +25,9 @@ async def rate_days(user: SandboxUser, dispatcher: Dispatcher, clock: FakeClock,
     for number, pain in enumerate(pains, start=1):
         clock.now = DAY + timedelta(days=number)
         await dispatcher.tick()
-        await user.wait_for(f"Day {number}")
-        await user.press("Done")
-        await user.press(str(pain))
-        await user.wait_for(f"pain {pain}/10")
+        prompt = await user.wait_for(f"Day {number}")
+        day = await answer_day(user, prompt, Answers(pain=pain))
+        assert f"pain {pain}/10" in day.final.text
 
 
 async def test_progress_sends_the_summary_then_the_chart(
@@ -67,7 +66,7 @@ async def test_every_escalation_message_offers_the_report(
     """A red flag at intake: the advice carries a button that sends the PDF at once."""
     await consent_and_injury(user)
     await intake_facts(user)
-    await screening(user, yes=("limits_daily_activities",))  # the last question
+    await screening(user, yes=("night_pain_or_weight_loss",))  # the last question
     advice = await user.wait_for("Please book an appointment")
     assert [b.text for row in advice.buttons for b in row] == ["Report for a clinician (PDF)"]
     await user.press("Report for a clinician (PDF)", message_id=advice.message_id)
@@ -92,12 +91,12 @@ async def test_the_weekly_summary_comes_on_day_7_and_can_be_turned_off(
     await user.wait_for("Weekly summary: on")
     await user.press("Turn weekly summary off")
     await user.wait_for("The weekly summary is off")
-    await user.press("2", message_id=prompt.message_id)
+    await answer_day(user, prompt, Answers(pain=2))
     seen: list[str] = []
     for number in range(8, 15):  # rated, so the prompts go on, up to the next weekday
         clock.now = DAY + timedelta(days=number)
         await dispatcher.tick()
         day = await user.wait_for(lambda e, n=number: seen.append(e.text) or f"Day {n}" in e.text)
-        await user.press("2", message_id=day.message_id)
+        await answer_day(user, day, Answers(pain=2))
     assert "Day 14" in seen[-1]
     assert not [text for text in seen if "weekly summary" in text.lower()]
