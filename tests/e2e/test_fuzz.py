@@ -35,6 +35,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,17 +44,19 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import event as statistic
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from telegram import Update
 
 from coachbot.bot.app import AnyApplication, build_application
-from coachbot.bot.callbacks import MAX_BYTES
+from coachbot.bot.callbacks import CODES, MAX_BYTES
 from coachbot.clock import FakeClock
 from coachbot.content import default_content
 from coachbot.domain import intake
+from coachbot.domain.screening import INTAKE, flags_asked
 from coachbot.sandbox.emulator import BotApiEmulator
+from coachbot.services.actions import Question
 from coachbot.services.container import create_services
-from coachbot.services.enrolment import TYPED_STEPS
+from coachbot.services.questions import TYPED
 from coachbot.storage import repositories
 from coachbot.storage.db import Database
 from coachbot.storage.models import User
@@ -95,7 +98,15 @@ FUZZ = settings(
 
 # -- user states --------------------------------------------------------------------------------
 
-STEPS = intake.steps(intake.STRAIN, FLAG_IDS)
+# The questions of a sudden strain's enrolment with an activity named, in order; the red-flag
+# screening is one question (`red_flags`) that asks the next unanswered flag.
+_ORDER = intake.steps(SimpleNamespace(injury=intake.STRAIN, onset="sudden", activity="running"), ())
+STEPS = (*_ORDER[: _ORDER.index(intake.REMINDER_TIME)], Question.RED_FLAGS.value,
+         *_ORDER[_ORDER.index(intake.REMINDER_TIME) :])  # fmt: skip
+TYPED_STEPS = frozenset(question.value for question in TYPED)
+INTAKE_FLAGS = flags_asked(CONTENT.red_flags, INTAKE, injury=intake.STRAIN, group=None,
+                           onset_age=1, day=0)  # fmt: skip
+LAST_FLAG = "red_flags:last"  # the screening with every flag but the last one answered
 # What answering each question stores, for a user put straight at a later question.
 ANSWERED: dict[str, dict[str, object]] = {
     intake.CONSENT: {"consented_at": START},
@@ -103,16 +114,19 @@ ANSWERED: dict[str, dict[str, object]] = {
     intake.AGE: {"age": 30},
     intake.ONSET: {"onset": "sudden"},
     intake.ONSET_DAYS: {"onset_days_ago": 1},
+    intake.MECHANISM: {"mechanism": "sprint"},
     intake.LOCATION: {"location": "middle"},
     intake.GRADE: {"grade": 2},
+    intake.WALKING_STEP: {"walking": "normal"},
+    intake.PREVIOUS_INJURY: {"previous_injury": False},
     intake.BASELINE_PAIN: {"baseline_pain": 4},
+    intake.GOAL: {"goal": "sport"},
+    intake.ACTIVITY: {"activity": "running"},
+    intake.FUNCTION_BASELINE: {"function_baseline": 3},
     intake.REMINDER_TIME: {"reminder_time": time(8, 0)},
 }
-# The enrolment questions to fuzz: all of them, with the first and last red flags for all twelve.
-ENROLLING_STEPS = tuple(s for s in STEPS if not s.startswith(intake.RED_FLAG_PREFIX)) + (
-    intake.RED_FLAG_PREFIX + FLAG_IDS[0],
-    intake.RED_FLAG_PREFIX + FLAG_IDS[-1],
-)
+# The enrolment questions to fuzz: all of them, the screening at its first and its last flag.
+ENROLLING_STEPS = (*STEPS, LAST_FLAG)
 STATES = (
     "fresh",
     *(f"enrolling:{step}" for step in ENROLLING_STEPS),
@@ -198,9 +212,10 @@ def fits(data: str) -> bool:
     return 0 < len(data.encode()) <= MAX_BYTES
 
 
-ODD_DATA = ("v1", "v1|", "v1||", "v1|||", "v2|age|30", "|age|30", "v1|age", "V1|age|30",
-            "v1|age|30|", "v1|did:1|done|x", "v1| age|30", "v1|age|30 ", "null", "v1|pain:\u0661|5",
-            "v1|pain:1|\u0665", "garbage\x00" * 7)  # fmt: skip
+ODD_DATA = ("v1", "v1|", "v1||", "v1|||", "v2", "v2|", "v2||", "|an|age|30", "v2|an|age",
+            "V2|an|age|30", "v2|an|age|30|", "v2|dd|1|done|x", "v2| an|age|30", "v2|an|age|30 ",
+            "null", "v2|pn|\u0661|5", "v2|pn|1|\u0665", "v2|an|bogus|1", "v2|fl|-|1", "v2|sy|",
+            "v3|an|age|30", "v1|age|30", "v1|did:1|done", "garbage\x00" * 7)  # fmt: skip
 random_data = st.one_of(
     st.binary(min_size=1, max_size=MAX_BYTES).map(lambda raw: raw.decode("utf-8", "replace")),
     st.text(any_char, min_size=1, max_size=MAX_BYTES),
@@ -211,24 +226,29 @@ random_data = st.one_of(
 PART = st.text(
     st.sampled_from("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789_:/+.-"), min_size=1, max_size=20
 )
-DAILY_STEPS = ("did", "pain", "info", "cleared", "flag")
-VALUES = ("done", "partly", "skipped", "yes", "no", "all", "none", "pdf", "keep", "restart",
-          "time", "timezone", "pause", "resume", "weekly_on", "weekly_off", "sudden", "gradual",
-          "upper", "middle", "lower", "1", "2", "3", "unknown", "hamstring_strain", "cramp",
-          *map(str, range(-1, 12)), "99999", "0" * 30, "9" * 30, "07:00", "25:00",
-          "Europe/London", "Mars/Olympus", "UTC+3", *FLAG_IDS[:3])  # fmt: skip
+VALUES = ("done", "partly", "skipped", "weekly", "rescreen", "session", "rest_pain",
+          "exercise_pain", "0", "1", "-", "", "yes", "no", "skip", "time", "timezone", "pause",
+          "resume", "weekly_on", "weekly_off", "sudden", "gradual", "upper", "middle", "lower",
+          "sprint", "stretch", "blow", "other", "normal", "limp", "cannot", "sport", "everyday",
+          "unknown", "hamstring_strain", "cramp", *map(str, range(-1, 12)), "99999", "0" * 30,
+          "9" * 30, "07:00", "25:00", "Europe/London", "Mars/Olympus", "UTC+3", "walk_normal",
+          "not_a_check", *FLAG_IDS[:3], "not_a_flag", *(q.value for q in Question))  # fmt: skip
 # A check-in id, as a placeholder filled in per example (the real ids are known only then).
 CHECK_IN_IDS = ("own", "other", "missing", "zero", "leading_zeros", "huge", "int64", "empty",
                 "letters")  # fmt: skip
-OTHER_STEPS = ("settings", "delete", "report", "restart", "set:time", "set:timezone", "set:age",
-               *ENROLLING_STEPS, "red_flag:nope")  # fmt: skip
+# v2|<code>|<field>|...: every code with the right number of fields or not, each field a value,
+# a check-in id placeholder or anything of the grammar's alphabet; some version-1 data as well.
 well_formed = st.tuples(
-    st.one_of(
-        st.tuples(st.sampled_from(DAILY_STEPS), st.sampled_from(CHECK_IN_IDS)),
-        st.tuples(st.sampled_from(OTHER_STEPS), st.none()),
-        st.tuples(PART, st.none()),
+    st.sampled_from(["v2", "v2", "v2", "v1"]),
+    st.one_of(st.sampled_from(sorted(CODES)), PART),
+    st.lists(
+        st.one_of(
+            st.sampled_from(VALUES),
+            st.sampled_from(CHECK_IN_IDS).map(lambda kind: f"@{kind}"),
+            PART,
+        ),
+        max_size=4,
     ),
-    st.one_of(st.sampled_from(VALUES), PART),
 )
 
 
@@ -371,6 +391,8 @@ async def put_in_state(db: Database, database_url: str, uid: int, state: str) ->
     if kind == "enrolled":
         await add_enrolled_users(database_url, [uid], enrolled_at=ENROLLED_AT)
     elif kind == "enrolling":
+        last_flag = step == LAST_FLAG
+        step = Question.RED_FLAGS.value if last_flag else step
         facts: dict[str, object] = {}
         for earlier in STEPS[: STEPS.index(step)]:
             facts.update(ANSWERED.get(earlier, {}))
@@ -379,6 +401,13 @@ async def put_in_state(db: Database, database_url: str, uid: int, state: str) ->
                 telegram_user_id=uid, chat_id=uid, status="enrolling", enrolment_step=step,
                 created_at=START, updated_at=START, **facts,
             ))  # fmt: skip
+            if last_flag:  # every flag asked of a strain but the last one, answered "no"
+                user_id = await session.scalar(select(User.id).where(User.telegram_user_id == uid))
+                assert user_id is not None
+                for flag in INTAKE_FLAGS[:-1]:
+                    await repositories.record_red_flag_answer(
+                        session, user_id, flag, False, screening="intake", now=START
+                    )
     else:
         assert kind == "fresh", state
 
@@ -391,7 +420,7 @@ def message_id_of(event: BotEvent) -> int:
 def check_in_of(prompt: BotEvent) -> int:
     for row in prompt.buttons:
         for button in row:
-            found = re.fullmatch(r"v1\|did:(\d+)\|\w+", button.callback_data or "")
+            found = re.fullmatch(r"v2\|dd\|(\d+)\|\w+", button.callback_data or "")
             if found:
                 return int(found[1])
     raise AssertionError(f"no check-in button on {prompt.text!r}: {prompt.labels}")
@@ -512,22 +541,26 @@ class TestButtons:
 
     @settings(FUZZ, max_examples=50)
     @given(state=states, choice=well_formed)
-    async def test_well_formed_data_with_unknown_steps_values_or_ids(
-        self, harness: Harness, state: str, choice: tuple[tuple[str, str | None], str]
+    async def test_well_formed_data_with_unknown_codes_values_or_ids(
+        self, harness: Harness, state: str, choice: tuple[str, str, list[str]]
     ) -> None:
-        """v1|step|value with unknown steps, values out of range, others' check-in ids."""
-        (step, check_in), value = choice
+        """v2|code|fields with unknown codes, wrong field counts, values out of range, others'
+        check-in ids; v1 data from the previous version (answered with an alert)."""
+        version, code, parts = choice
         user = await harness.user_in(state)
         message = await harness.bot_message(user, state)
-        if check_in is not None:
-            own = check_in_of(message) if state == "enrolled" else None
-            step = f"{step}:{await check_in_id(harness, check_in, own)}"
-        data = f"v1|{step}|{value}"
+        own = check_in_of(message) if state == "enrolled" else None
+        fields = [await check_in_id(harness, part[1:], own) if part.startswith("@") else part
+                  for part in parts]  # fmt: skip
+        data = "|".join([version, code, *fields])
         if not fits(data):
             data = data.encode()[:MAX_BYTES].decode(errors="ignore")
-        await harness.exchange(
+        events = await harness.exchange(
             user, lambda: user.press_forged(message_id_of(message), data), press=True, what=data
         )
+        if version == "v1":
+            answers = [e for e in events if e.type == "callback_answer"]
+            assert answers[0].show_alert, f"{data}: {describe(events)}"
 
     @settings(FUZZ, max_examples=25)
     @given(
@@ -605,7 +638,7 @@ class TestTypedTimeZones:
         minutes_after: int, typed: str,
     ) -> None:  # fmt: skip
         """Enrolled late in the evening, prompted by /today after midnight, then a new zone typed
-        (a traveller): the prompt's pain buttons and a typed rating are still answered."""
+        (a traveller): the prompt's buttons and a typed rating are still answered."""
         uid = harness.new_id()
         midnight = datetime.combine(START.date() + timedelta(days=1), time(0), ZoneInfo(zone))
         enrolled_at = (midnight - timedelta(minutes=minutes_to_midnight)).astimezone(UTC)
@@ -618,12 +651,14 @@ class TestTypedTimeZones:
         await user.wait_for("Which time zone")
         await user.send(typed)
         await user.wait_for("Done")
-        pain = prompt.button("3").callback_data
-        assert pain is not None
+        session = prompt.button("Not today").callback_data
+        assert session is not None
         await harness.exchange(
-            user, partial(user.press_data, message_id_of(prompt), pain), press=True, what=pain
-        )
-        await harness.exchange(user, partial(user.send, "4"), what=f"4 after {typed}")
+            user, partial(user.press_data, message_id_of(prompt), session), press=True,
+            what=session,
+        )  # fmt: skip
+        events = await harness.exchange(user, partial(user.send, "4"), what=f"4 after {typed}")
+        assert any("pain 4/10" in e.text for e in events), describe(events)
 
 
 # -- the order of replies ---------------------------------------------------------------------------
