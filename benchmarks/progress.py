@@ -67,9 +67,10 @@ async def run(samples: int, others: int) -> dict[str, Any]:
                 pain = user_id % 11
                 while not stop.is_set():
                     await user.send("/today")
-                    await user.wait_for("Did you do them?", timeout=60)
+                    await user.wait_for("Did you do today's exercises?", timeout=60)
                     await user.send(str(pain))  # typed: the rating of today's check-in
-                    await user.wait_for(f"pain {pain}/10", timeout=60)
+                    await user.wait_for(lambda e: f"pain {pain}/10" in e.text
+                                        or "Already recorded" in e.text, timeout=60)  # fmt: skip
                     handled[0] += 2
 
             me = client.user(ME.telegram_user_id)

@@ -6,10 +6,11 @@
 Prints one JSON line. The emulator runs in its own process and so does the bot: a real
 `coachbot run` (long polling, default settings but the overall rate limit, lifted so that the
 bot's own capacity is measured) on a fresh database. The users are simulated
-here, `--active` at a time; each asks for today's check-in (/today), presses "Done", then a pain
-button, waiting for the bot's answer each time (the prompt arriving, then the prompt edited to
-show what was recorded). Figures: updates handled a second, and the latency from the user's
-action to the bot's answer (median and 99th percentile) for each kind of action.
+here, `--active` at a time; each goes through the check-in: asks for today's check-in (/today),
+presses "Done", then the worst pain during the exercises, then the pain at rest, waiting for the
+bot's answer each time (the prompt arriving, then the prompt edited to show what was recorded and
+the next question). Figures: updates handled a second, and the latency from the user's action to
+the bot's answer (median and 99th percentile) for each kind of action.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ async def run(users: int, active: int, engine: str) -> dict[str, Any]:
             TELEGRAM_MAX_RATE="100000",
         )  # fmt: skip
         bot = await coachbot_process("run", env=environment, stdout=None, stderr=None)
-        latencies: dict[str, list[float]] = {"/today": [], "done": [], "pain": []}
+        latencies: dict[str, list[float]] = {"/today": [], "done": [], "exercise_pain": [],
+                                             "rest_pain": []}  # fmt: skip
         gate = asyncio.Semaphore(active)
         async with EmulatorClient(url) as client:
             first = client.user(ids[0])
@@ -78,17 +80,17 @@ async def run(users: int, active: int, engine: str) -> dict[str, Any]:
                     user = client.user(user_id)
                     started = time.perf_counter()
                     await user.send("/today")
-                    prompt = await user.wait_for("Did you do them?", timeout=60)
+                    prompt = await user.wait_for("Did you do today's exercises?", timeout=60)
                     latencies["/today"].append(time.perf_counter() - started)
-                    started = time.perf_counter()
-                    await user.press("Done", message_id=prompt.message_id)
-                    await user.wait_for("Recorded: done", timeout=60)
-                    latencies["done"].append(time.perf_counter() - started)
-                    pain = user_id % 11
-                    started = time.perf_counter()
-                    await user.press(str(pain), message_id=prompt.message_id)
-                    await user.wait_for(f"pain {pain}/10", timeout=60)
-                    latencies["pain"].append(time.perf_counter() - started)
+                    # Each tap, then the prompt edited to show it (the next question with it).
+                    taps = (("done", "Done", "Recorded: done."),
+                            ("exercise_pain", str(user_id % 3), f"exercise pain {user_id % 3}/10."),
+                            ("rest_pain", str(user_id % 11), f", pain {user_id % 11}/10."))  # fmt: skip
+                    for kind, label, shown in taps:
+                        started = time.perf_counter()
+                        await user.press(label, message_id=prompt.message_id)
+                        await user.wait_for(shown, timeout=60)
+                        latencies[kind].append(time.perf_counter() - started)
 
             began = time.perf_counter()
             await asyncio.gather(*(one(user_id) for user_id in ids))
