@@ -97,7 +97,7 @@ async def a_prompt(services: Any) -> Reply:
     async with services.db.transaction() as session:
         first = await session.scalar(select(CheckIn.id).limit(1))
         (due,) = await dispatch.load_prompts(session, [first])
-    reply = services.daily.decide(due).reply
+    reply = (await services.checkin.decide(due)).reply
     assert reply is not None
     return reply
 
