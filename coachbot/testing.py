@@ -396,6 +396,9 @@ async def add_enrolled_users(
             "enrolment_step": None, "consented_at": enrolled_at, "injury": injury, "age": facts.age,
             "onset": facts.onset, "onset_days_ago": facts.onset_days_ago,
             "location": facts.location, "grade": None, "baseline_pain": baseline_pain,
+            # spec v2 §1.2's defaults, as a v2 enrolment or the migration stores them
+            "mechanism": facts.mechanism, "walking": facts.walking,
+            "previous_injury": facts.previous_injury, "goal": facts.goal,
             "phase": course.phase, "phase_since": local_day, "reminder_time": reminder,
             "timezone": zone, "next_prompt_at": due, "enrolled_at": enrolled_at,
             "enrolled_on": local_day,
