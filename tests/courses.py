@@ -91,22 +91,33 @@ def _pain(day: int) -> int | None:
     return None if day in _GAPS else _PAIN[day - 1]
 
 
-NINETY_DAYS = Scenario(
-    injury="hamstring_strain", grade=1, age=34, onset="sudden", onset_days_ago=2,
-    location="middle", baseline_pain=6,
-    days=tuple(
-        ScenarioDay(pain=_pain(day), skip=_pain(day) is None,
-                    red_flags=("limits_daily_activities",) if day == 45 else (),
-                    cleared=day == 52)
-        for day in range(1, 91)
-    ),
-)  # fmt: skip
 # Done most days, partly on some, skipped on a few; none recorded while unrated.
 NINETY_DAYS_ADHERENCE = {
     day: "partly" if day % 9 == 0 else "skipped" if day % 13 == 0 else "done"
     for day in range(1, 91)
     if _pain(day) is not None
 }
+# Goal everyday: each rated day a session with its exercise pain (1, fine) and the checks of
+# every phase answered yes (a check answered on a day it was not asked still counts).
+_CHECKS = {"walk_normal": True, "walk_brisk": True, "strength_match": True, "stairs": True,
+           "daily_activities": True}  # fmt: skip
+
+
+def _ninety_day(day: int) -> ScenarioDay:
+    pain = _pain(day)
+    if pain is None:
+        return ScenarioDay(skip=True)
+    session = NINETY_DAYS_ADHERENCE[day]
+    return ScenarioDay(pain=pain, session=session,  # type: ignore[arg-type]
+                       exercise_pain=None if session == "skipped" else 1, checks=_CHECKS,
+                       red_flags=("limits_daily_activities",) if day == 45 else (),
+                       cleared=day == 52)  # fmt: skip
+
+
+NINETY_DAYS = Scenario(
+    injury="hamstring_strain", grade=1, age=34, onset="sudden", onset_days_ago=2,
+    location="middle", baseline_pain=6, days=tuple(_ninety_day(day) for day in range(1, 91)),
+)  # fmt: skip
 
 
 async def ninety_day_course(services: Services, clock: FakeClock) -> None:

@@ -29,7 +29,7 @@ from coachbot.domain.phases import (
     next_phase,
 )
 from coachbot.domain.screening import checks_for
-from coachbot.domain.triage import Escalation
+from coachbot.domain.triage import Escalation, Level
 
 WEEK, FOUR_WEEKS = 7, 28
 
@@ -180,9 +180,11 @@ def bands(course: Course, today: int) -> tuple[Band, ...]:
 
 
 def open_escalations(course: Course) -> tuple[Escalation, ...]:
-    """Escalations raised since the last time a professional cleared the user."""
+    """Advice still standing: a routine one while its hold stands (rule 12: lifted once a
+    professional has been seen), any other until a professional cleared the user."""
     cleared = max((t.day for t in course.transitions if t.reason == "cleared"), default=-1)
-    return tuple(e for e in course.escalations if e.day > cleared)
+    return tuple(e for e in course.escalations
+                 if (e.day in course.holds if e.level is Level.ROUTINE else e.day > cleared))  # fmt: skip
 
 
 def summarise(course: Course, log: Sequence[LogDay], today: int) -> Progress:

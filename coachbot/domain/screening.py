@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from coachbot.domain.catalogue import FlagLike
-from coachbot.domain.phases import Group
+from coachbot.domain.phases import Group, group_of
+from coachbot.domain.triage import IntakeFacts, intake_flags
 
 INTAKE, WEEKLY, RESCREEN = "I", "W", "R"
 SCREEN_EVERY_DAYS = 7  # rule 13: days 7, 14, 21, ...
@@ -66,3 +67,13 @@ def flags_asked(
                 continue
         asked.append(flag.id)
     return tuple(asked)
+
+
+def asked_at_intake(flags: Iterable[FlagLike], facts: IntakeFacts) -> tuple[str, ...]:
+    """The red flags the enrolment screening asks (§1.3 `I`), in content order; `walking: cannot`
+    already answers `cannot_bear_weight`, so it is not asked again."""
+    group = group_of(facts.injury, facts.onset, facts.grade, facts.mechanism)
+    asked = flags_asked(flags, INTAKE, injury=facts.injury, group=group,
+                        onset_age=facts.onset_days_ago, day=0)  # fmt: skip
+    known = intake_flags(facts, ())
+    return tuple(flag for flag in asked if flag not in known)

@@ -18,10 +18,9 @@ from coachbot.content import Content, escape
 from coachbot.domain import intake
 from coachbot.domain.course import Course, begin
 from coachbot.domain.intake import InvalidAnswer
-from coachbot.domain.phases import Status, group_of
+from coachbot.domain.phases import Status
 from coachbot.domain.schedule import first_prompt_at
-from coachbot.domain.screening import INTAKE as ASKED_AT_INTAKE
-from coachbot.domain.screening import flags_asked
+from coachbot.domain.screening import asked_at_intake
 from coachbot.domain.triage import (
     CANNOT_BEAR_WEIGHT,
     MIN_PROGRAM_AGE,
@@ -29,7 +28,6 @@ from coachbot.domain.triage import (
     IntakeFacts,
     facts_escalations,
     facts_of,
-    intake_flags,
     red_flag_escalation,
 )
 from coachbot.services.actions import Answer, IntakeFlag, PromptsOff, Question, Restart
@@ -214,13 +212,8 @@ class EnrolmentService:
         return [self._advice.escalation(escalation, user.injury)]
 
     def _flags(self, user: UserRecord) -> tuple[str, ...]:
-        """The red flags asked at enrolment for this user (§1.3 `I`), in content order."""
-        facts = facts_of(user)
-        group = group_of(facts.injury, facts.onset, facts.grade, facts.mechanism)
-        asked = flags_asked(self._content.red_flags, ASKED_AT_INTAKE, injury=facts.injury,
-                            group=group, onset_age=facts.onset_days_ago, day=0)  # fmt: skip
-        known = intake_flags(facts, ())  # `walking: cannot` already answered cannot_bear_weight
-        return tuple(flag for flag in asked if flag not in known)
+        """The red flags asked at enrolment for this user, in content order."""
+        return asked_at_intake(self._content.red_flags, facts_of(user))
 
     async def _next_flag(self, session: AsyncSession, user: UserRecord) -> str | None:
         answered = {flag for flag, _ in await repo.red_flag_answers(session, user.id, INTAKE)}

@@ -27,6 +27,7 @@ from coachbot.clock import Clock
 from coachbot.content import Content
 from coachbot.domain.course import Course, begin
 from coachbot.domain.progress import Adherence, LogDay, Progress, summarise
+from coachbot.domain.screening import asked_at_intake
 from coachbot.domain.triage import facts_of
 from coachbot.reports import ReportData, Section, report_pdf
 from coachbot.services.course import CourseService, enrolment_date
@@ -190,15 +191,24 @@ class ProgressService:
             days = self._count("progress_more_day", "progress_more_days", step.days_left)
             return m.render_markup(f"progress_next_{step.kind}", days=days)
         name = html.escape(self._content.phase(step.next_phase or "maintain").name)
-        if step.days_left == 0 and step.low_ratings_needed <= 1:
+        also = []  # rule 7 d and e: fine exercise sessions and the function checks
+        if step.fine_sessions_needed:
+            also.append(m.render("progress_needs_sessions", count=step.fine_sessions_needed))
+        if step.checks:
+            also.append(m.render("progress_needs_checks", count=len(step.checks)))
+        more = f" {m.render('progress_also', what=' and '.join(also))}" if also else ""
+        if step.days_left == 0 and step.low_ratings_needed <= 1 and not also:
             return m.render_markup("progress_next_progress_ready", next=name,
                                    max_pain=str(step.max_pain))  # fmt: skip
-        return m.render_markup(
-            "progress_next_progress",
-            next=name,
-            days=self._count("progress_more_day", "progress_more_days", step.days_left),
-            ratings=self._count("progress_rating", "progress_ratings", step.low_ratings_needed),
-            max_pain=str(step.max_pain),
+        return (
+            m.render_markup(
+                "progress_next_progress",
+                next=name,
+                days=self._count("progress_more_day", "progress_more_days", step.days_left),
+                ratings=self._count("progress_rating", "progress_ratings", step.low_ratings_needed),
+                max_pain=str(step.max_pain),
+            )
+            + more
         )
 
     def _count(self, one: str, many: str, count: int) -> str:
@@ -257,9 +267,16 @@ class ProgressService:
             location=say(f"button_location_{facts.location}"),
             grade=say("report_grade", grade=facts.grade) if facts.grade else "",
             pain=facts.baseline_pain,
+        ) + " " + say(
+            "report_intake_v2", mechanism=say(f"button_mechanism_{facts.mechanism}"),
+            walking=say(f"button_walking_{facts.walking}"),
+            previous=say(f"button_previous_injury_{'yes' if facts.previous_injury else 'no'}"),
+            goal=say(f"button_goal_{facts.goal}"),
+            activity=say("report_activity", activity=facts.activity, score=facts.function_baseline)
+            if facts.activity else "",
         )  # fmt: skip
         yes = " ".join(c.red_flag(flag).question for flag, answer in s.intake_answers if answer)
-        total = len(c.red_flags)
+        total = len(asked_at_intake(c.red_flags, facts))
         if len(s.intake_answers) < total:
             screening = say("report_red_flags_unfinished", answered=len(s.intake_answers),
                             count=total, questions=yes or say("report_none"))  # fmt: skip

@@ -12,7 +12,7 @@ from PIL import Image
 
 from coachbot.clock import FakeClock
 from coachbot.services.container import Services
-from coachbot.services.replies import Choice
+from coachbot.services.actions import Answer, IntakeFlag, Question, Report
 from coachbot.services.simulation import Scenario, ScenarioDay
 from coachbot.services.who import Who
 from tests.courses import ME, START, answer_days, enrol, ninety_day_course
@@ -53,7 +53,8 @@ async def test_the_summary_shows_the_hand_computed_figures(
     text = outcome.replies[0].text
     assert "day 9" in text and "Direct blow / bruise" in text
     assert "Phase: <b>Gentle activation</b>" in text
-    assert "after 1 more day in this phase and 3 ratings in a row at 2/10 or below" in text
+    assert "3 ratings in a row at 2/10 or below" in text
+    assert "It also needs 2 exercise session(s)" in text and "1 quick check(s) answered yes" in text
     assert "3 of 7 days (partly on 1) in the last 7 days; 5 of 9 days (partly on 1)" in text
     assert "6/10 when you started; 2.4/10 on average over the last 7 days" in text
     assert "Best day: 2/10 on Tue 1 Dec 2026. Hardest day: 5/10 on Wed 25 Nov 2026." in text
@@ -92,14 +93,16 @@ async def test_the_report_holds_what_a_clinician_needs(
     assert "not by a clinician" in data.disclaimer
     assert "Pulled hamstring. Age 34. Onset suddenly, 2 days before enrolment" in text
     assert "Strain grade given: 1. Pain at enrolment: 6/10." in text
-    assert "At intake: no to all 12 questions." in text
-    assert "Fri 8 Jan 2027 (day 45): reported YES - Does the pain stop you" in text
+    assert "At intake: no to all 10 questions." in text
+    assert "How it happened: None of these / not sure. Walking: Normally." in text
+    assert "Fri 8 Jan 2027 (day 45): reported YES - After the first week, does the pain" in text
     assert [int(d) for d in re.findall(r"\(day (\d+)\): routine appointment", text)] == [40, 42, 45]
     assert "flared up twice within three weeks" in text
     assert "Exercises done (user-reported):" in text
     assert "Tue 24 Nov: Protect (start)" in text and "(flare-up)" in text
-    exercises = data.after_chart[-1].lines[0]
-    assert "Single-leg bridge" in exercises  # the strength phase's exercises, with dosage
+    # Maintain ran its 14 days (days 61-74): the program is complete, nothing is prescribed.
+    assert "Sun 24 Jan: Keep it away" in text
+    assert data.after_chart[-1].lines[0] == "none (exercises on hold or program finished)"
     assert data.progress.today == 90 and len(data.progress.ratings) == 75
 
 
@@ -108,22 +111,25 @@ async def test_a_report_is_ready_as_soon_as_an_escalation_is_given_during_enrolm
 ) -> None:
     """The escalation message offers the report; mid-screening it shows the answers so far."""
     await services.enrolment.start(ME)
-    for step, value in [("consent", "yes"), ("injury", "hamstring_contusion"), ("age", "30"),
-                        ("onset", "sudden"), ("onset_days", "1"), ("location", "middle"),
-                        ("baseline_pain", "5")]:  # fmt: skip
-        await services.enrolment.press(ME, Choice(step, value))
-    said = await services.enrolment.press(
-        ME, Choice("red_flag:saddle_numbness_or_bladder_bowel", "yes")
-    )
+    q = Question
+    for question, value in [(q.CONSENT, "yes"), (q.INJURY, "hamstring_contusion"), (q.AGE, "30"),
+                            (q.ONSET, "sudden"), (q.ONSET_DAYS, "1"), (q.MECHANISM, "blow"),
+                            (q.LOCATION, "middle"), (q.WALKING, "normal"), (q.PREVIOUS_INJURY, "no"),
+                            (q.BASELINE_PAIN, "5"), (q.GOAL, "everyday"), (q.ACTIVITY, "skip")]:  # fmt: skip
+        if question is q.AGE:
+            await services.enrolment.text(ME, value)
+        else:
+            await services.enrolment.press(ME, Answer(question, value))
+    said = await services.enrolment.press(ME, IntakeFlag("saddle_numbness_or_bladder_bowel", True))
     escalation = said.replies[0]
     assert "emergency" in escalation.text.lower()
-    assert [b.choice for row in escalation.buttons for b in row] == [Choice("report", "pdf")]
+    assert [b.action for row in escalation.buttons for b in row] == [Report()]
     _, report = await services.progress.report(ME)
     assert pdf_pages(report[0].data) == 1
     data = services.progress.report_data(
         await services.progress.snapshot(ME.telegram_user_id, history=True)
     )
-    assert "At intake: 1 of 12 questions answered; YES to: " in "\n".join(
+    assert "At intake: 1 of 10 questions answered; YES to: " in "\n".join(
         data.before_chart[0].lines
     )
 
