@@ -289,3 +289,41 @@ class TestDowngradeToV1:
         assert added == [("cold_pale_leg", True, "daily"), ("fever_or_unwell", False, "weekly")]
         await _to(empty_url, "head")  # and up again
         assert len((await _rows(empty_url))["users"]) == 3
+
+
+class TestCoursesAfterTheUpgrade:
+    async def test_each_course_replays_under_v2_from_its_stored_answers(
+        self, empty_url: str
+    ) -> None:
+        """What an existing user sees the day after the upgrade: the course their stored answers
+        make under the v2 rules (docs/architecture.md, "Upgrading to clinical v2").
+
+        User 1, a grade-2 strain (group slow) two days old with a baseline of 6: day 1's 5 at
+        onset age 3 ends protect; day 2's 4 is no flare-up (the lowest of the week is 5); no
+        exercise pain or check was ever reported, so v2 holds them in isometric although v1 had
+        moved them to mobility; silent since day 2 (their day-20 prompt is unanswered), the
+        course paused at the end of day 9 (rule 9), as v1's dispatcher paused it. User 2 (a blow): day 2's clearance counts as seen (they were not
+        escalated yet), then the fever escalates urgently; never out of protect (no day-1 rating).
+        """
+        from coachbot.clock import FakeClock
+        from coachbot.services.container import create_services
+
+        await _to(empty_url, V1_HEAD)
+        await _fill_v1(empty_url)
+        await _to(empty_url, "head")
+        services = create_services(
+            empty_url, "Europe/London", clock=FakeClock(NOW.replace(tzinfo=UTC))
+        )
+        try:
+            first = await services.course.current(1001)
+            second = await services.course.current(1002)
+        finally:
+            await services.close()
+        assert (first.phase, first.status.value, first.phase_since, first.group) == (
+            "isometric", "paused", 2, "slow")  # fmt: skip
+        assert [(d, p) for d, p in first.ratings] == [(0, 6), (1, 5), (2, 4)]
+        assert [s.kind for s in first.sessions] == ["done", "skipped", "partly"]
+        assert (second.phase, second.status.value) == ("protect", "escalated")
+        assert [(e.day, e.level.value, e.reason) for e in second.escalations] == [
+            (2, "urgent", "fever_or_unwell")
+        ]
