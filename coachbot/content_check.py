@@ -15,14 +15,14 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 
-from coachbot.bot.callbacks import MAX_BYTES
+from coachbot.bot.callbacks import MAX_BYTES, MAX_ROW_ID, encode
 from coachbot.content import Content, ContentError, Exercise, load_content
-from coachbot.domain.intake import RED_FLAG_PREFIX
 from coachbot.domain.phases import PHASE_MAX_LOAD, PHASES, TENDON_AVOID_INJURIES, allows, load_rank
 from coachbot.domain.plan import MAX_EXERCISES, MAX_MINUTES
 from coachbot.domain.screening import CHECK_IDS
 from coachbot.domain.triage import REFERRAL_ONLY, REFERRAL_WITH_PROGRAM, Level
 from coachbot.domain.vocabulary import INJURIES, RED_FLAG_LEVELS, RULE_REASONS
+from coachbot.services import actions
 
 SEEDS = ("000_618c5a10ec7ef6ea.txt", "003_e3b62e3b3e193535.txt")
 TELEGRAM_TEXT_LIMIT = 4096
@@ -349,13 +349,25 @@ def _limits(content: Content) -> Iterator[str]:
     for exercise in content.exercises:
         if len(_card(exercise)) > EXERCISE_CARD_LIMIT:
             yield f"exercises.yaml: exercise {exercise.id}: instructions over {EXERCISE_CARD_LIMIT} characters"
-    buttons = [(f"{RED_FLAG_PREFIX}{flag.id}", "yes") for flag in content.red_flags]
-    buttons += [("injury", injury.id) for injury in content.injuries]
-    # A check's answer carries the check-in id too (the largest plausible id: 12 digits).
-    buttons += [(f"check:{'9' * 12}:{check.id}", "yes") for check in content.checks]
-    for step, value in buttons:
-        if len(f"v1|{step}|{value}".encode()) > MAX_BYTES:
-            yield f"{step}: its buttons' callback data would exceed Telegram's {MAX_BYTES} bytes"
+    yield from _buttons(content)
+
+
+def _buttons(content: Content) -> Iterator[str]:
+    """Every button that carries a content id encodes within Telegram's 64 bytes, with the
+    largest check-in id the database can hold."""
+    biggest = MAX_ROW_ID
+    buttons: list[tuple[str, actions.Action]] = []
+    for flag in content.red_flags:
+        buttons += [(f"red flag {flag.id}", actions.IntakeFlag(flag.id, True)),
+                    (f"red flag {flag.id}", actions.Symptom(flag.id)),
+                    (f"red flag {flag.id}", actions.Screen(biggest, actions.ScreenKind.RESCREEN, flag.id))]  # fmt: skip
+    buttons += [(f"injury {i.id}", actions.Answer(actions.Question.INJURY, i.id)) for i in content.injuries]
+    buttons += [(f"check {c.id}", actions.Check(biggest, c.id, True)) for c in content.checks]
+    for what, action in buttons:
+        try:
+            encode(action)
+        except ValueError:
+            yield f"{what}: its buttons' callback data would exceed Telegram's {MAX_BYTES} bytes"
 
 
 def _card(exercise: Exercise) -> str:

@@ -257,6 +257,15 @@ BREAKAGES: list[tuple[str, Callable[[Path], None], str]] = [
         ),
         "message too_long: longer than Telegram's 4096",
     ),
+    (
+        "a red-flag id too long for a button's 64 bytes",
+        lambda d: edit(
+            d / "red_flags.yaml",
+            "id: fever_or_unwell",
+            "id: fever_or_unwell_or_feeling_unwell_all_over",
+        ),
+        "red flag fever_or_unwell_or_feeling_unwell_all_over: its buttons' callback data would exceed",
+    ),
 ]
 
 
