@@ -361,7 +361,9 @@ def _buttons(content: Content) -> Iterator[str]:
         buttons += [(f"red flag {flag.id}", actions.IntakeFlag(flag.id, True)),
                     (f"red flag {flag.id}", actions.Symptom(flag.id)),
                     (f"red flag {flag.id}", actions.Screen(biggest, actions.ScreenKind.RESCREEN, flag.id))]  # fmt: skip
-    buttons += [(f"injury {i.id}", actions.Answer(actions.Question.INJURY, i.id)) for i in content.injuries]
+    buttons += [
+        (f"injury {i.id}", actions.Answer(actions.Question.INJURY, i.id)) for i in content.injuries
+    ]
     buttons += [(f"check {c.id}", actions.Check(biggest, c.id, True)) for c in content.checks]
     for what, action in buttons:
         try:

@@ -11,7 +11,7 @@ transaction, and only then acknowledged; pressing another value corrects it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,7 @@ class DayView:
     plan: tuple[Exercise, ...]
     asks: Asks
     rescreen: tuple[str, ...]  # the R flags re-asked that day (after a flare-up or pain 8+)
+    last: bool  # no later day has answers: `after` is the whole course
 
 
 Step = tuple[str, str | None]  # (question, its check id)
@@ -149,7 +150,8 @@ class CheckInService:
         return DayView(check_in=due.check_in_id, number=number, user=user, before=before,
                        after=after, answers=today, screened=frozenset(screened),
                        plan=self._plan(before, number), asks=asks_for(before, number, catalogue),
-                       rescreen=rescreen(after, number, catalogue))  # fmt: skip
+                       rescreen=rescreen(after, number, catalogue),
+                       last=all(x.day <= due.day for x in answers))  # fmt: skip
 
     # The flow of questions -------------------------------------------------------------------
 
@@ -320,11 +322,27 @@ class CheckInService:
                 return stale
             if not answers:  # the same answer again: nothing changes, the message stays
                 return Outcome(accepted=False, notice=self._m.render("already_recorded"))
-            outcome = await self._course.apply(session, due.user, due.day, **answers)
+            await self._course.store(session, due.user, due.day, **answers)
+            view = await self._refresh(session, view)
+            # The course is the day's view unless later days were answered (a late answer to an
+            # older prompt): then every day is replayed.
+            course = view.after if view.last else await self._course.replay(
+                session, due.user, enrolment_date(due.user))  # fmt: skip
+            outcome = await self._course.record(session, due.user, course, due.day)
             if isinstance(action, a.RestPain) and due.user.prompts_off == a.PromptsOff.SILENT:
                 await self._resume(session, due.user)  # a rating brings a silent user back
-            view = await self._view(session, due)
         return Outcome(self._tell(view, outcome, action), edit=self._render(view))
+
+    async def _refresh(self, session: AsyncSession, view: DayView) -> DayView:
+        """`view` after the day's answers changed: the days before are as they were, so only
+        the day itself is read and run through the rules again."""
+        day = view.answers.day
+        today = await repo.answers_on(session, view.user.id, day)
+        screened = await repo.screenings_on(session, view.user.id, day)
+        catalogue = self._course.catalogue
+        after = advance(view.before, view.number, day_input(today), catalogue)
+        return replace(view, after=after, answers=today, screened=frozenset(screened),
+                       rescreen=rescreen(after, view.number, catalogue))  # fmt: skip
 
     def _stored_answers(self, view: DayView, action: a.Action) -> dict[str, object] | None:
         """What `action` stores ({}: already recorded; None: not a valid answer that day)."""

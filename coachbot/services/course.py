@@ -104,9 +104,17 @@ class CourseService:
     async def apply(
         self, session: AsyncSession, user: UserRecord, day: date, **answers: Any
     ) -> DayOutcome:
-        """Store answers for local date `day` (see `repo.save_day_answers` for what they may be)
-        and apply the rules, inside the caller's transaction: nothing is acknowledged before it
-        is committed. Day 0 (the enrolment date) takes only red flags (/symptom)."""
+        """Store answers for local date `day` and apply the rules, inside the caller's
+        transaction: nothing is acknowledged before it is committed."""
+        await self.store(session, user, day, **answers)
+        start = enrolment_date(user)
+        return await self.record(session, user, await self.replay(session, user, start), day)
+
+    async def store(
+        self, session: AsyncSession, user: UserRecord, day: date, **answers: Any
+    ) -> None:
+        """Store answers for local date `day` (see `repo.save_day_answers` for what they may
+        be). Day 0 (the enrolment date) takes only red flags (/symptom)."""
         flags = answers.get("red_flags", ())
         unknown = set(flags) - set(self._content.levels)
         if unknown:
@@ -116,8 +124,13 @@ class CourseService:
         if program_day < 0 or (program_day == 0 and set(answers) - {"red_flags", "screening"}):
             raise ValueError(f"{day} is not after the enrolment day {start}")
         await repo.save_day_answers(session, user.id, day, now=self._clock(), **answers)
-        course = await self.replay(session, user, start)
-        return await self._record(session, user, course, program_day, start)
+
+    async def record(
+        self, session: AsyncSession, user: UserRecord, course: Course, day: date
+    ) -> DayOutcome:
+        """Write down what `course` (the stored answers, through the rules) decided on `day`."""
+        start = enrolment_date(user)
+        return await self._record(session, user, course, (day - start).days, start)
 
     async def current(self, telegram_user_id: int) -> Course:
         """The course as the stored answers make it now."""
