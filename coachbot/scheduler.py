@@ -28,6 +28,7 @@ from telegram.error import (
 
 from coachbot.bot.render import keyboard
 from coachbot.clock import Clock
+from coachbot.services.checkin import PromptDecision
 from coachbot.services.container import Services
 from coachbot.services.replies import Reply
 from coachbot.storage import dispatch
@@ -128,14 +129,15 @@ class Dispatcher:
         so a crash can make Telegram deliver at most that many prompts twice, whatever the
         batch size.
         """
-        queue = iter(prompts)
+        decisions = await self._services.checkin.decide_all(prompts)  # read for the batch
+        queue = iter(zip(prompts, decisions, strict=True))
         done: asyncio.Queue[_Result | None] = asyncio.Queue()
         unrecorded = asyncio.Semaphore(self.config.max_unrecorded)
 
         async def worker() -> None:
-            for prompt in queue:
+            for prompt, decision in queue:
                 await unrecorded.acquire()  # released once this prompt's result is committed
-                await done.put(await self._send(prompt))
+                await done.put(await self._send(prompt, decision))
 
         recorder = asyncio.create_task(self._record(done, unrecorded, report))
         try:
@@ -192,8 +194,7 @@ class Dispatcher:
     def _backoff(self, attempts: int) -> timedelta:
         return min(self.config.retry_base * (1 << max(attempts - 1, 0)), self.config.retry_cap)
 
-    async def _send(self, prompt: DuePrompt) -> _Result:
-        decision = await self._services.checkin.decide(prompt)
+    async def _send(self, prompt: DuePrompt, decision: PromptDecision) -> _Result:
         if decision.reply is None:
             return (SKIPPED, prompt.check_in_id, 0)
         replies = [decision.reply]

@@ -10,7 +10,7 @@ transaction, and only then acknowledged; pressing another value corrects it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -85,10 +85,18 @@ class CheckInService:
     # The prompt ------------------------------------------------------------------------------
 
     async def decide(self, due: DuePrompt) -> PromptDecision:
-        """The prompt for a due check-in; a course paused by a week of silence (rule 9) gets
-        the pause message instead; a completed one nothing."""
+        """The prompt for a due check-in (see `decide_all`)."""
+        return (await self.decide_all([due]))[0]
+
+    async def decide_all(self, dues: Sequence[DuePrompt]) -> list[PromptDecision]:
+        """The prompts for due check-ins, read together (a handful of queries for the batch): a
+        course paused by a week of silence (rule 9) gets the pause message instead; a completed
+        one nothing."""
         async with self._db.read() as session:
-            view = await self._view(session, due)
+            views = await self._views(session, dues)
+        return [self._decision(due, view) for due, view in zip(dues, views, strict=True)]
+
+    def _decision(self, due: DuePrompt, view: DayView) -> PromptDecision:
         status = view.before.status
         if status is Status.COMPLETED:
             return PromptDecision(None)
@@ -135,12 +143,23 @@ class CheckInService:
         )
 
     async def _view(self, session: AsyncSession, due: DuePrompt) -> DayView:
+        return (await self._views(session, [due]))[0]
+
+    async def _views(self, session: AsyncSession, dues: Sequence[DuePrompt]) -> list[DayView]:
+        """Each check-in's day as the rules and the stored answers make it."""
+        users = [due.user.id for due in dues]
+        intake = await repo.red_flag_answers_of(session, users, "intake")
+        answers = await repo.day_answers_of(session, users)
+        screened = await repo.screenings_of(session, [(due.user.id, due.day) for due in dues])
+        return [self._day_view(due, intake.get(due.user.id, []), answers.get(due.user.id, []),
+                               screened.get((due.user.id, due.day), set()))
+                for due in dues]  # fmt: skip
+
+    def _day_view(self, due: DuePrompt, intake_flags: list[tuple[str, bool]],
+                  answers: list[DayAnswers], screened: set[str]) -> DayView:  # fmt: skip
         user = due.user
         start = enrolment_date(user)
         number = (due.day - start).days
-        intake_flags = await repo.red_flag_answers(session, user.id, "intake")
-        answers = await repo.day_answers(session, user.id)
-        screened = await repo.screenings_on(session, user.id, due.day)
         before = self._course.course_from(user, start, intake_flags,
                                           [x for x in answers if x.day < due.day],
                                           through=number - 1)  # fmt: skip

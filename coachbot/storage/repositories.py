@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from typing import Any
@@ -166,12 +166,22 @@ async def record_red_flag_answer(
 async def red_flag_answers(
     session: AsyncSession, user_id: int, screening: str
 ) -> list[tuple[str, bool]]:
+    return (await red_flag_answers_of(session, [user_id], screening)).get(user_id, [])
+
+
+async def red_flag_answers_of(
+    session: AsyncSession, user_ids: Sequence[int], screening: str
+) -> dict[int, list[tuple[str, bool]]]:
+    """Each user's answers to one screening (e.g. the intake's), in the order given."""
     rows = await session.execute(
-        select(RedFlagAnswer.flag_id, RedFlagAnswer.answer)
-        .where(RedFlagAnswer.user_id == user_id, RedFlagAnswer.screening == screening)
+        select(RedFlagAnswer.user_id, RedFlagAnswer.flag_id, RedFlagAnswer.answer)
+        .where(RedFlagAnswer.user_id.in_(user_ids), RedFlagAnswer.screening == screening)
         .order_by(RedFlagAnswer.id)
     )
-    return [(flag, answer) for flag, answer in rows.all()]
+    found: dict[int, list[tuple[str, bool]]] = {}
+    for user_id, flag, answer in rows.all():
+        found.setdefault(user_id, []).append((flag, answer))
+    return found
 
 
 async def record_escalation(
@@ -388,41 +398,51 @@ async def day_answers(
     """Each date with a check-in, a check answer or a red flag answered yes, in order (only
     `day` when given): the rating, the session and its pain, checks, function score, red flags,
     clearance and whether a professional was seen."""
-    check_ins = select(CheckIn).where(CheckIn.user_id == user_id)
+    return (await day_answers_of(session, [user_id], day=day)).get(user_id, [])
+
+
+async def day_answers_of(
+    session: AsyncSession, user_ids: Sequence[int], *, day: date | None = None
+) -> dict[int, list[DayAnswers]]:
+    """`day_answers` for several users at once (three queries whatever their number)."""
+    check_ins = select(CheckIn).where(CheckIn.user_id.in_(user_ids))
     flags = (
-        select(RedFlagAnswer.day, RedFlagAnswer.flag_id)
+        select(RedFlagAnswer.user_id, RedFlagAnswer.day, RedFlagAnswer.flag_id)
         .where(
-            RedFlagAnswer.user_id == user_id,
+            RedFlagAnswer.user_id.in_(user_ids),
             RedFlagAnswer.screening.in_(DAY_SCREENINGS),
             RedFlagAnswer.answer.is_(True),
         )
         .order_by(RedFlagAnswer.id)
     )
     checks = (
-        select(CheckAnswer.day, CheckAnswer.check_id, CheckAnswer.answer)
-        .where(CheckAnswer.user_id == user_id)
+        select(CheckAnswer.user_id, CheckAnswer.day, CheckAnswer.check_id, CheckAnswer.answer)
+        .where(CheckAnswer.user_id.in_(user_ids))
         .order_by(CheckAnswer.id)
     )
     if day is not None:
         check_ins = check_ins.where(CheckIn.day == day)
         flags = flags.where(RedFlagAnswer.day == day)
         checks = checks.where(CheckAnswer.day == day)
-    found = {
-        row.day: DayAnswers(
+    found: dict[tuple[int, date], DayAnswers] = {
+        (row.user_id, row.day): DayAnswers(
             row.day, row.pain, row.cleared, adherence=row.adherence,
             exercise_pain=row.exercise_pain, function=row.function_score, seen=row.seen,
         )
         for row in (await session.execute(check_ins)).scalars()
     }  # fmt: skip
-    for flag_day, flag in (await session.execute(flags)).all():
+    for user_id, flag_day, flag in (await session.execute(flags)).all():
         assert flag_day is not None, "a red flag after intake always has its day"
-        current = found.get(flag_day, DayAnswers(flag_day))
+        current = found.get((user_id, flag_day), DayAnswers(flag_day))
         if flag not in current.red_flags:
-            found[flag_day] = replace(current, red_flags=(*current.red_flags, flag))
-    for check_day, check_id, passed in (await session.execute(checks)).all():
-        current = found.get(check_day, DayAnswers(check_day))
-        found[check_day] = replace(current, checks=(*current.checks, (check_id, passed)))
-    return [found[d] for d in sorted(found)]
+            found[(user_id, flag_day)] = replace(current, red_flags=(*current.red_flags, flag))
+    for user_id, check_day, check_id, passed in (await session.execute(checks)).all():
+        current = found.get((user_id, check_day), DayAnswers(check_day))
+        found[(user_id, check_day)] = replace(current, checks=(*current.checks, (check_id, passed)))
+    by_user: dict[int, list[DayAnswers]] = {}
+    for user_id, answer_day in sorted(found):
+        by_user.setdefault(user_id, []).append(found[(user_id, answer_day)])
+    return by_user
 
 
 async def answers_on(session: AsyncSession, user_id: int, day: date) -> DayAnswers:
@@ -581,9 +601,26 @@ async def everything_about(session: AsyncSession, user_id: int) -> dict[str, lis
 
 async def screenings_on(session: AsyncSession, user_id: int, day: date) -> set[str]:
     """The screenings (weekly, rescreen, symptom, daily) with any answer on local date `day`."""
+    return (await screenings_of(session, [(user_id, day)])).get((user_id, day), set())
+
+
+async def screenings_of(
+    session: AsyncSession, days: Sequence[tuple[int, date]]
+) -> dict[tuple[int, date], set[str]]:
+    """`screenings_on` for several (user, date) pairs at once."""
+    wanted = set(days)
+    if not wanted:
+        return {}
     rows = await session.execute(
-        select(RedFlagAnswer.screening)
-        .where(RedFlagAnswer.user_id == user_id, RedFlagAnswer.day == day)
+        select(RedFlagAnswer.user_id, RedFlagAnswer.day, RedFlagAnswer.screening)
+        .where(
+            RedFlagAnswer.user_id.in_({user for user, _ in days}),
+            RedFlagAnswer.day.in_({day for _, day in days}),
+        )
         .distinct()
     )
-    return set(rows.scalars())
+    found: dict[tuple[int, date], set[str]] = {}
+    for user_id, day, screening in rows.all():
+        if day is not None and (user_id, day) in wanted:
+            found.setdefault((user_id, day), set()).add(screening)
+    return found
