@@ -342,7 +342,7 @@ class CheckInService:
             if not answers:  # the same answer again: nothing changes, the message stays
                 return Outcome(accepted=False, notice=self._m.render("already_recorded"))
             await self._course.store(session, due.user, due.day, **answers)
-            view = await self._refresh(session, view)
+            view = self._refresh(view, answers)
             # The course is the day's view unless later days were answered (a late answer to an
             # older prompt): then every day is replayed.
             course = view.after if view.last else await self._course.replay(
@@ -352,15 +352,15 @@ class CheckInService:
                 await self._resume(session, due.user)  # a rating brings a silent user back
         return Outcome(self._tell(view, outcome, action), edit=self._render(view))
 
-    async def _refresh(self, session: AsyncSession, view: DayView) -> DayView:
-        """`view` after the day's answers changed: the days before are as they were, so only
-        the day itself is read and run through the rules again."""
-        day = view.answers.day
-        today = await repo.answers_on(session, view.user.id, day)
-        screened = await repo.screenings_on(session, view.user.id, day)
+    def _refresh(self, view: DayView, answers: dict[str, object]) -> DayView:
+        """`view` once `answers` are stored: the days before are as they were, so only the day
+        itself is run through the rules again."""
+        today = repo.with_answers(view.answers, **answers)  # type: ignore[arg-type]
+        screening = answers.get("screening")
+        screened = view.screened | {screening} if isinstance(screening, str) else view.screened
         catalogue = self._course.catalogue
         after = advance(view.before, view.number, day_input(today), catalogue)
-        return replace(view, after=after, answers=today, screened=frozenset(screened),
+        return replace(view, after=after, answers=today, screened=screened,
                        rescreen=rescreen(after, view.number, catalogue))  # fmt: skip
 
     def _stored_answers(self, view: DayView, action: a.Action) -> dict[str, object] | None:

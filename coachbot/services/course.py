@@ -184,8 +184,9 @@ class CourseService:
         start: date,
     ) -> DayOutcome:
         now = self._clock()
-        known = await repo.recorded_escalations(session, user.id)
-        new = [e for e in course.escalations if e.day == program_day and e not in known]
+        todays = [e for e in course.escalations if e.day == program_day]
+        known = await repo.recorded_escalations(session, user.id) if todays else []
+        new = [e for e in todays if e not in known]
         for escalation in new:
             await repo.record_escalation(
                 session, user.id, escalation, cause=_cause(escalation, course, program_day), now=now
@@ -207,16 +208,12 @@ class CourseService:
                 cause=change.cause,
                 now=now,
             )
-        ended = {"next_prompt_at": None} if course.status is Status.COMPLETED else {}
-        await repo.update_user(
-            session,
-            user.id,
-            now,
-            phase=course.phase,
-            status=course.status.value,
-            phase_since=start + timedelta(days=course.phase_since),
-            **ended,
-        )
+        state = {"phase": course.phase, "status": course.status.value,
+                 "phase_since": start + timedelta(days=course.phase_since)}  # fmt: skip
+        if course.status is Status.COMPLETED:
+            state["next_prompt_at"] = None
+        if any(getattr(user, name) != value for name, value in state.items()):
+            await repo.update_user(session, user.id, now, **state)
         return DayOutcome(
             program_day=program_day,
             escalations=tuple(new),

@@ -31,7 +31,7 @@ from coachbot.storage.models import FAILED as FAILED
 from coachbot.storage.models import PENDING as PENDING
 from coachbot.storage.models import SENDING as SENDING
 from coachbot.storage.models import SENT as SENT
-from coachbot.storage.models import CheckIn, Escalation, User
+from coachbot.storage.models import CheckIn, User
 from coachbot.storage.repositories import _USER_FIELDS, UserRecord
 
 
@@ -43,15 +43,12 @@ class ClaimResult:
 
 @dataclass(frozen=True)
 class DuePrompt:
-    """One prompt to send: the check-in, its user, and the user's latest rating before it."""
+    """One prompt to send: the check-in and its user."""
 
     check_in_id: int
     day: date
     attempts: int
     user: UserRecord
-    last_rating_day: date | None
-    last_rating: int | None
-    routine_escalations: tuple[tuple[int, str], ...] = ()  # (program day, reason), open
 
 
 async def claim_due(
@@ -139,67 +136,27 @@ async def take_for_sending(
 
 
 async def load_prompts(session: AsyncSession, check_in_ids: Sequence[int]) -> list[DuePrompt]:
-    """The check-ins with their users, each user's latest rating before that day, and their
-    open routine escalations (one query for the prompts, one for the escalations)."""
+    """The check-ins with their users (one query; the course comes from the answers)."""
     if not check_in_ids:
         return []
-    earlier = CheckIn.__table__.alias("earlier")
-    latest = (
-        select(earlier.c.day, earlier.c.pain)
-        .where(
-            earlier.c.user_id == CheckIn.user_id,
-            earlier.c.day < CheckIn.day,
-            earlier.c.pain.is_not(None),
-        )  # fmt: skip
-        .order_by(earlier.c.day.desc())
-        .limit(1)
-        .correlate(CheckIn)
-    )
-    last_day = latest.with_only_columns(earlier.c.day).scalar_subquery()
-    last_pain = latest.with_only_columns(earlier.c.pain).scalar_subquery()
     rows = (
         await session.execute(
-            select(CheckIn.id, CheckIn.day, CheckIn.send_attempts, last_day, last_pain, User)
+            select(CheckIn.id, CheckIn.day, CheckIn.send_attempts, User)
             .join(User, User.id == CheckIn.user_id)
             .where(CheckIn.id.in_(check_in_ids))
             .order_by(CheckIn.due_at)
         )
     ).all()
-    typed = [cast(tuple[int, date, int, date | None, int | None, User], tuple(row)) for row in rows]
-    routine = await _routine_escalations(session, {row[5].id for row in typed})
+    typed = [cast(tuple[int, date, int, User], tuple(row)) for row in rows]
     return [
         DuePrompt(
             check_in_id=check_in_id,
             day=day,
             attempts=attempts,
             user=UserRecord(**{name: getattr(user, name) for name in _USER_FIELDS}),
-            last_rating_day=rated_day,
-            last_rating=rated_pain,
-            routine_escalations=routine.get(user.id, ()),
         )  # fmt: skip
-        for check_in_id, day, attempts, rated_day, rated_pain, user in typed
+        for check_in_id, day, attempts, user in typed
     ]
-
-
-async def _routine_escalations(
-    session: AsyncSession, user_ids: set[int]
-) -> dict[int, tuple[tuple[int, str], ...]]:
-    """Open routine escalations, as (program day, reason), by user."""
-    if not user_ids:
-        return {}
-    rows = await session.execute(
-        select(Escalation.user_id, Escalation.program_day, Escalation.reason)
-        .where(
-            Escalation.user_id.in_(user_ids),
-            Escalation.level == "routine",
-            Escalation.resolved_at.is_(None),
-        )  # fmt: skip
-        .order_by(Escalation.id)
-    )
-    found: dict[int, tuple[tuple[int, str], ...]] = {}
-    for user_id, day, reason in rows.all():
-        found[user_id] = (*found.get(user_id, ()), (day, reason))
-    return found
 
 
 Executor = AsyncSession | AsyncConnection  # the marks run on either

@@ -330,17 +330,53 @@ async def save_day_answers(
         row.seen = row.seen or seen
     for check_id, passed in (checks or {}).items():
         await _record_check_answer(session, user_id, day, check_id, passed, now)
-    answers = (
-        red_flags.items() if isinstance(red_flags, Mapping) else ((f, True) for f in red_flags)
-    )
-    on_record = await _flag_answers_on(session, user_id, day)
+    answers = dict(_flag_items(red_flags))
+    on_record = await _flag_answers_on(session, user_id, day) if answers else set()
     # The same press re-sent (a new update id) or a flag reported twice a day adds nothing.
-    for flag, answer in dict(answers).items():
+    for flag, answer in answers.items():
         if (flag, answer) not in on_record:
             await record_red_flag_answer(
                 session, user_id, flag, answer, screening=screening, now=now, day=day
             )
     await session.flush()
+
+
+def _flag_items(red_flags: Mapping[str, bool] | Iterable[str]) -> Iterable[tuple[str, bool]]:
+    return red_flags.items() if isinstance(red_flags, Mapping) else ((f, True) for f in red_flags)
+
+
+def with_answers(
+    stored: DayAnswers,
+    *,
+    pain: int | None = None,
+    adherence: str | None = None,
+    exercise_pain: int | None = None,
+    checks: Mapping[str, bool] | None = None,
+    function: int | None = None,
+    cleared: bool = False,
+    seen: bool = False,
+    red_flags: Mapping[str, bool] | Iterable[str] = (),
+    screening: str = "daily",
+) -> DayAnswers:
+    """What `day_answers` reads for the day once `save_day_answers` has stored these answers on
+    top of `stored` (the same rules, so a use case need not read the day again)."""
+    del screening  # the day's answers hold the flags answered yes, from any screening
+    session = adherence if adherence is not None else stored.adherence
+    kept_pain = None if adherence == "skipped" else stored.exercise_pain
+    latest = dict(stored.checks)
+    latest.update(checks or {})
+    yes = [flag for flag, answer in _flag_items(red_flags) if answer]
+    return replace(
+        stored,
+        pain=stored.pain if pain is None else pain,
+        adherence=session,
+        exercise_pain=kept_pain if exercise_pain is None else exercise_pain,
+        checks=tuple(latest.items()),
+        function=stored.function if function is None else function,
+        cleared=stored.cleared or cleared,
+        seen=stored.seen or seen,
+        red_flags=(*stored.red_flags, *(f for f in yes if f not in stored.red_flags)),
+    )
 
 
 async def _record_check_answer(

@@ -347,3 +347,35 @@ class TestErasure:
         assert left == []
         assert repo.user_table_columns()["check_answers"] == [
             "id", "user_id", "day", "check_id", "answer", "answered_at"]  # fmt: skip
+
+
+SEQUENCES: list[list[dict[str, Any]]] = [
+    [{"adherence": "done"}, {"exercise_pain": 4}, {"pain": 2}, {"adherence": "skipped"}],
+    [
+        {"pain": 7},
+        {"pain": 3, "function": 6},
+        {"checks": {"walk_normal": False}},
+        {"checks": {"walk_normal": True, "jog_slow": False}},
+    ],  # fmt: skip
+    [
+        {"red_flags": {"fever_or_unwell": False, "cold_pale_leg": True}, "screening": "weekly"},
+        {"red_flags": ("fever_or_unwell",), "screening": "symptom"},
+        {"seen": True},
+        {"cleared": True},
+        {"adherence": "partly", "exercise_pain": 1},
+    ],  # fmt: skip
+]
+
+
+@pytest.mark.parametrize("steps", SEQUENCES)
+async def test_with_answers_reads_what_save_day_answers_stores(
+    db: Database, steps: list[dict[str, Any]]
+) -> None:
+    """A use case that computes the day after a save (instead of reading it again) sees what a
+    read would give, after every step."""
+    uid = await _user_in(db)
+    expected = await _answers(db, uid)
+    for answers in steps:
+        await _save(db, uid, **answers)
+        expected = repo.with_answers(expected, **answers)
+        assert await _answers(db, uid) == expected, answers
