@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from coachbot.clock import FakeClock
-from coachbot.services.container import Services
 from coachbot.services.actions import Answer, IntakeFlag, Question, Report
+from coachbot.services.container import Services
 from coachbot.services.simulation import Scenario, ScenarioDay
 from coachbot.services.who import Who
 from tests.courses import ME, START, answer_days, enrol, ninety_day_course
