@@ -323,3 +323,20 @@ def _count_transactions(services: Services, monkeypatch: pytest.MonkeyPatch) -> 
             yield opened[0]
 
     return counts()
+
+
+class TestWords:
+    def test_each_exercise_says_how_often(self, services: Services) -> None:
+        """An every-other-day or every-third-day exercise says so beside its dosage (a daily one
+        needs no note), and the one pain scale follows with the group's zones."""
+        from coachbot.domain.phases import Group
+        from coachbot.services.advice import Advice
+
+        content = services.content
+        by_every = {e.every: e for e in content.exercises if e.load != "rest"}
+        text = Advice(content).exercises([by_every[1], by_every[2], by_every[3]], Group.TENDON)
+        lines = text.splitlines()
+        assert "(every other day)" in next(line for line in lines if by_every[2].name in line)
+        assert "(every third day)" in next(line for line in lines if by_every[3].name in line)
+        assert "(every" not in next(line for line in lines if by_every[1].name in line)
+        assert "0-3 out of 10 is fine" in text and "6 or more is over your limit" in text
