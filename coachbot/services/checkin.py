@@ -355,7 +355,7 @@ class CheckInService:
     def _refresh(self, view: DayView, answers: dict[str, object]) -> DayView:
         """`view` once `answers` are stored: the days before are as they were, so only the day
         itself is run through the rules again."""
-        today = repo.with_answers(view.answers, **answers)  # type: ignore[arg-type]
+        today = repo.with_answers(view.answers, **answers)
         screening = answers.get("screening")
         screened = view.screened | {screening} if isinstance(screening, str) else view.screened
         catalogue = self._course.catalogue

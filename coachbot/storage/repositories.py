@@ -275,21 +275,49 @@ def _set_session(row: CheckIn, adherence: str | None, exercise_pain: int | None)
         row.exercise_pain = exercise_pain
 
 
+@dataclass(frozen=True)
+class DayPatch:
+    """Answers given for one local date; only what is given changes (None, False and empty mean
+    "not said"). See `save_day_answers` for the rules."""
+
+    pain: int | None = None
+    adherence: str | None = None
+    exercise_pain: int | None = None
+    checks: Mapping[str, bool] | None = None
+    function: int | None = None
+    cleared: bool = False
+    seen: bool = False
+    red_flags: Mapping[str, bool] | Iterable[str] = ()
+    screening: str = "daily"
+
+    def flags(self) -> dict[str, bool]:
+        """The red-flag answers given, as {id: answer}."""
+        if isinstance(self.red_flags, Mapping):
+            return dict(self.red_flags)
+        return dict.fromkeys(self.red_flags, True)
+
+    def applied_to(self, stored: DayAnswers) -> DayAnswers:
+        """What `day_answers` reads for the day once `save_day_answers` has stored this on top
+        of `stored` (the same rules, so a use case need not read the day again)."""
+        latest = dict(stored.checks)
+        latest.update(self.checks or {})
+        yes = [flag for flag, answer in self.flags().items() if answer]
+        kept = None if self.adherence == "skipped" else stored.exercise_pain
+        return replace(
+            stored,
+            pain=stored.pain if self.pain is None else self.pain,
+            adherence=stored.adherence if self.adherence is None else self.adherence,
+            exercise_pain=kept if self.exercise_pain is None else self.exercise_pain,
+            checks=tuple(latest.items()),
+            function=stored.function if self.function is None else self.function,
+            cleared=stored.cleared or self.cleared,
+            seen=stored.seen or self.seen,
+            red_flags=(*stored.red_flags, *(f for f in yes if f not in stored.red_flags)),
+        )
+
+
 async def save_day_answers(
-    session: AsyncSession,
-    user_id: int,
-    day: date,
-    *,
-    now: datetime,
-    pain: int | None = None,
-    adherence: str | None = None,
-    exercise_pain: int | None = None,
-    checks: Mapping[str, bool] | None = None,
-    function: int | None = None,
-    cleared: bool = False,
-    seen: bool = False,
-    red_flags: Mapping[str, bool] | Iterable[str] = (),
-    screening: str = "daily",
+    session: AsyncSession, user_id: int, day: date, *, now: datetime, **answers: Any
 ) -> None:
     """Store answers for local date `day`; only what is given changes (None, False and empty
     mean "not said"), and a bad value changes nothing (ValueError).
@@ -304,6 +332,9 @@ async def save_day_answers(
       `screening` (daily | weekly | rescreen | symptom; a /symptom on the enrolment day is
       stored with that day). The same answer to the same flag is recorded once a day.
     """
+    given = DayPatch(**answers)
+    pain, adherence, exercise_pain = given.pain, given.adherence, given.exercise_pain
+    function, cleared, seen, screening = given.function, given.cleared, given.seen, given.screening
     _score("pain", pain)
     _score("function", function)
     _score("exercise_pain", exercise_pain)
@@ -328,9 +359,9 @@ async def save_day_answers(
             row.function_score = function
         row.cleared = row.cleared or cleared
         row.seen = row.seen or seen
-    for check_id, passed in (checks or {}).items():
+    for check_id, passed in (given.checks or {}).items():
         await _record_check_answer(session, user_id, day, check_id, passed, now)
-    answers = dict(_flag_items(red_flags))
+    answers = given.flags()
     on_record = await _flag_answers_on(session, user_id, day) if answers else set()
     # The same press re-sent (a new update id) or a flag reported twice a day adds nothing.
     for flag, answer in answers.items():
@@ -341,42 +372,9 @@ async def save_day_answers(
     await session.flush()
 
 
-def _flag_items(red_flags: Mapping[str, bool] | Iterable[str]) -> Iterable[tuple[str, bool]]:
-    return red_flags.items() if isinstance(red_flags, Mapping) else ((f, True) for f in red_flags)
-
-
-def with_answers(
-    stored: DayAnswers,
-    *,
-    pain: int | None = None,
-    adherence: str | None = None,
-    exercise_pain: int | None = None,
-    checks: Mapping[str, bool] | None = None,
-    function: int | None = None,
-    cleared: bool = False,
-    seen: bool = False,
-    red_flags: Mapping[str, bool] | Iterable[str] = (),
-    screening: str = "daily",
-) -> DayAnswers:
-    """What `day_answers` reads for the day once `save_day_answers` has stored these answers on
-    top of `stored` (the same rules, so a use case need not read the day again)."""
-    del screening  # the day's answers hold the flags answered yes, from any screening
-    session = adherence if adherence is not None else stored.adherence
-    kept_pain = None if adherence == "skipped" else stored.exercise_pain
-    latest = dict(stored.checks)
-    latest.update(checks or {})
-    yes = [flag for flag, answer in _flag_items(red_flags) if answer]
-    return replace(
-        stored,
-        pain=stored.pain if pain is None else pain,
-        adherence=session,
-        exercise_pain=kept_pain if exercise_pain is None else exercise_pain,
-        checks=tuple(latest.items()),
-        function=stored.function if function is None else function,
-        cleared=stored.cleared or cleared,
-        seen=stored.seen or seen,
-        red_flags=(*stored.red_flags, *(f for f in yes if f not in stored.red_flags)),
-    )
+def with_answers(stored: DayAnswers, **answers: Any) -> DayAnswers:
+    """`stored` once `save_day_answers(**answers)` has run (see `DayPatch.applied_to`)."""
+    return DayPatch(**answers).applied_to(stored)
 
 
 async def _record_check_answer(
