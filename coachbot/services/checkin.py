@@ -485,23 +485,21 @@ class CheckInService:
             number = intake.parse_pain(text)
         except intake.InvalidAnswer:
             return None
-        async with self._db.read() as session:
-            user = await repo.get_user(session, who.telegram_user_id)
-            if user is None or user.enrolled_at is None or user.enrolment_step is not None:
-                return None  # an enrolment or settings answer
-            latest = await repo.latest_sent_check_in(session, user.id)
-            if latest is None:
-                return Outcome((Reply(self._m.render("typed_pain_no_prompt")),), accepted=False)
-            view = await self._view(session, (await dispatch.load_prompts(session, [latest.id]))[0])
+        found = await self._latest(who)
+        if found is None:
+            return None  # an enrolment or settings answer
+        view = found[1]
+        if view is None:
+            return Outcome((Reply(self._m.render("typed_pain_no_prompt")),), accepted=False)
         step = self._next(view)
         kind = step[0] if step else None
         action: a.Action
         if kind == "exercise_pain":
-            action = a.ExercisePain(latest.id, number)
+            action = a.ExercisePain(view.check_in, number)
         elif kind == "function":
-            action = a.Function(latest.id, number)
+            action = a.Function(view.check_in, number)
         else:
-            action = a.RestPain(latest.id, number)
+            action = a.RestPain(view.check_in, number)
         outcome = await self.answer(who, action)
         if outcome.edit is None:  # already recorded: say so in the chat
             return Outcome(
@@ -513,21 +511,31 @@ class CheckInService:
         """Words typed while today's check-in waits for a tap: the open question again, with its
         buttons. None: no question of today's check-in is open (or it is an enrolment or settings
         answer)."""
-        async with self._db.read() as session:
-            user = await repo.get_user(session, who.telegram_user_id)
-            if (user is None or user.enrolled_at is None or user.enrolment_step is not None
-                    or user.timezone is None):  # fmt: skip
-                return None
-            latest = await repo.latest_sent_check_in(session, user.id)
-            today = self._clock().astimezone(ZoneInfo(user.timezone)).date()
-            if latest is None or latest.day != today:
-                return None
-            view = await self._view(session, (await dispatch.load_prompts(session, [latest.id]))[0])
+        found = await self._latest(who)
+        view = found[1] if found else None
+        if found is None or view is None or view.answers.day != found[0]:
+            return None
         if view.before.status is Status.COMPLETED or self._next(view) is None:
             return None
         again = self._render(view)
         text = f"{self._m.render('press_a_button')}\n\n{again.text}"
         return Outcome((Reply(text, again.buttons),), accepted=False)
+
+    async def _latest(self, who: Who) -> tuple[date, DayView | None] | None:
+        """The user's local date and the latest check-in whose prompt was sent (None: not an
+        enrolled user with nothing else pending, i.e. typing answers enrolment or a setting)."""
+        async with self._db.read() as session:
+            user = await repo.get_user(session, who.telegram_user_id)
+            if (user is None or user.enrolled_at is None or user.enrolment_step is not None
+                    or user.timezone is None):  # fmt: skip
+                return None
+            today = self._clock().astimezone(ZoneInfo(user.timezone)).date()
+            latest = await repo.latest_sent_check_in(session, user.id)
+            if latest is None:
+                return today, None
+            return today, await self._view(
+                session, (await dispatch.load_prompts(session, [latest.id]))[0]
+            )
 
     async def symptom(self, who: Who) -> Outcome:
         """/symptom: every red flag as a one-tap question, at any time."""
