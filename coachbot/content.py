@@ -59,6 +59,48 @@ class Phase(_Item):
     source: str
 
 
+Position = Literal["lying_back", "lying_front", "side_lying", "kneeling", "standing", "sitting",
+                   "on_bike"]  # fmt: skip
+Prop = Literal["floor", "wall", "step", "chair", "band", "partner", "bike", "towel"]
+Contact = Literal["head", "shoulders", "pelvis", "knees", "feet", "hands"]
+
+
+class LegAngles(_Item):
+    """One leg in a keyframe: hip flexion from the trunk line, knee flexion, ankle (toes up +)."""
+
+    hip: float = Field(ge=-30, le=140)
+    knee: float = Field(ge=0, le=160)
+    ankle: float = Field(default=0, ge=-50, le=40)
+
+
+class ArmAngles(_Item):
+    shoulder: float = Field(default=0, ge=-60, le=180)
+    elbow: float = Field(default=0, ge=0, le=150)
+
+
+class Keyframe(_Item):
+    """One pose of the movement, held `hold` seconds (0: passed through)."""
+
+    hold: float = Field(ge=0, le=60)
+    trunk: float = Field(
+        ge=-180, le=180
+    )  # from vertical-up, clockwise positive (90: lying, head left)
+    near: LegAngles
+    far: LegAngles
+    arms: ArmAngles = ArmAngles()
+
+
+class Poses(_Item):
+    """A 2-D side view of the movement (the figure faces right; the near leg is drawn in front):
+    what the exercise pictures are drawn from (coachbot/poses.py, coachbot/pictures.py)."""
+
+    position: Position
+    sore: Literal["near", "far", "both"]  # the sore (working) leg
+    props: tuple[Prop, ...] = ("floor",)
+    contacts: tuple[Contact, ...] = Field(min_length=1)  # on the floor in every keyframe
+    frames: tuple[Keyframe, ...] = Field(min_length=2, max_length=4)
+
+
 class Exercise(_Item):
     id: ExerciseId
     name: str = Field(max_length=40)
@@ -74,6 +116,7 @@ class Exercise(_Item):
     should_feel: Text
     stop_if: Text
     source: str
+    poses: Poses | None = None  # issue 11: required of every exercise by `content check`
 
 
 class RedFlag(_Item):
