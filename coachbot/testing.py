@@ -56,7 +56,7 @@ class Button:
 
 @dataclass(frozen=True)
 class FileInfo:
-    """A photo or document the bot sent; the bytes are at ``EmulatorClient.file(file_id)``."""
+    """A photo, document or animation the bot sent; the bytes are at ``EmulatorClient.file(file_id)``."""
 
     file_id: str
     file_name: str
@@ -82,6 +82,7 @@ class BotEvent:
     parse_mode: str | None = None
     photo: FileInfo | None = None
     document: FileInfo | None = None
+    animation: FileInfo | None = None
     action: str | None = None
     show_alert: bool | None = None
 
@@ -96,6 +97,7 @@ class BotEvent:
             parse_mode=data["parse_mode"],
             photo=FileInfo(**data["photo"]) if data["photo"] else None,
             document=FileInfo(**data["document"]) if data["document"] else None,
+            animation=FileInfo(**data["animation"]) if data.get("animation") else None,
             action=data["action"],
             show_alert=data["show_alert"],
         )

@@ -70,6 +70,7 @@ _LEADING_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A
 
 _MAX_TEXT = 4096
 _MAX_CAPTION = 1024
+_MAX_ANIMATION_BYTES = 50 * 1024 * 1024  # sendAnimation: at most 50 MB
 _MAX_CALLBACK_DATA_BYTES = 64
 _MAX_CALLBACK_ANSWER = 200
 _MAX_INLINE_BUTTONS = 100
@@ -365,7 +366,7 @@ class _User:
 class _StoredFile:
     """A file Telegram holds; its file_id can be sent again."""
 
-    kind: str  # "photo" | "document" | "sticker" | "voice"
+    kind: str  # "photo" | "document" | "animation" | "sticker" | "voice"
     file_id: str
     file_unique_id: str
     data: bytes
@@ -385,6 +386,10 @@ class _StoredFile:
             return {"sticker": {**ids, **sticker, "is_animated": False, "is_video": False}}
         if self.kind == "voice":
             return {"voice": {**ids, "duration": 1, "mime_type": self.mime_type, **size}}
+        if self.kind == "animation":
+            shape = {"width": self.width, "height": self.height, "duration": 1}
+            named = {"file_name": self.file_name, "mime_type": self.mime_type}
+            return {"animation": {**ids, **shape, **named, **size}}
         document = {"file_name": self.file_name, "mime_type": self.mime_type}
         return {"document": {**ids, **document, **size}}
 
@@ -396,7 +401,7 @@ class _StoredFile:
             "size": len(self.data),
             "mime_type": self.mime_type,
         }
-        if self.kind == "photo":
+        if self.kind in ("photo", "animation"):
             info.update(width=self.width, height=self.height)
         return info
 
@@ -437,6 +442,7 @@ class _Event:
     buttons: list[list[JsonDict]] = field(default_factory=list)
     photo: JsonDict | None = None
     document: JsonDict | None = None
+    animation: JsonDict | None = None
     callback_text: str | None = None
     show_alert: bool | None = None
     action: str | None = None
@@ -494,6 +500,7 @@ class _StoredMessage:
             buttons=self.buttons(),
             photo=self.file.summary() if self.file and self.file.kind == "photo" else None,
             document=self.file.summary() if self.file and self.file.kind == "document" else None,
+            animation=self.file.summary() if self.file and self.file.kind == "animation" else None,
         )
 
     def to_sandbox(self) -> JsonDict:
@@ -761,6 +768,18 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         (length,) = struct.unpack(">H", data[position + 2 : position + 4])
         position += 2 + length
     return None
+
+
+def _check_animation(data: bytes) -> tuple[int, int]:
+    """An animation Telegram plays inline: a GIF (or an MP4, not checked further) within the
+    size limit; the GIF's width and height."""
+    if len(data) > _MAX_ANIMATION_BYTES:
+        raise ApiError(413, "Request Entity Too Large")
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if data[4:8] == b"ftyp":
+        return 0, 0
+    raise _bad_request("wrong type of the web page content")
 
 
 def _check_photo(data: bytes) -> tuple[int, int]:
@@ -1070,6 +1089,7 @@ class BotApiEmulator:
             "deleteMyCommands": self._delete_my_commands,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
+            "sendAnimation": self._send_animation,
             "sendDocument": self._send_document,
             "sendChatAction": self._send_chat_action,
             "editMessageText": self._edit_message_text,
@@ -1261,6 +1281,9 @@ class BotApiEmulator:
     async def _send_document(self, params: _Params) -> JsonDict:
         return await self._send_file(params, "document")
 
+    async def _send_animation(self, params: _Params) -> JsonDict:
+        return await self._send_file(params, "animation")
+
     async def _send_file(self, params: _Params, kind: str) -> JsonDict:
         chat = self._writable_chat(params)
         caption = self._caption(params)
@@ -1403,6 +1426,8 @@ class BotApiEmulator:
         width = height = 0
         if kind == "photo":
             width, height = _check_photo(upload.data)
+        elif kind == "animation":
+            width, height = _check_animation(upload.data)
         elif len(upload.data) > _MAX_DOCUMENT_BYTES:
             raise ApiError(413, "Request Entity Too Large")
         mime_type = upload.content_type
@@ -1506,7 +1531,8 @@ class BotApiEmulator:
         """How many messages the bot sent successfully into each chat."""
         counts: dict[int, int] = {}
         for request in self.requests:
-            if request.ok and request.method in ("sendMessage", "sendPhoto", "sendDocument"):
+            if request.ok and request.method in ("sendMessage", "sendPhoto", "sendDocument",
+                                                 "sendAnimation"):  # fmt: skip
                 chat_id = int(request.params["chat_id"])
                 counts[chat_id] = counts.get(chat_id, 0) + 1
         return counts

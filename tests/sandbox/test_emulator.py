@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 import tornado.netutil
 import tornado.web
+from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters
@@ -322,6 +324,28 @@ async def test_messages_reflect_the_current_state(bot: Bot, sam: SandboxUser) ->
 
 
 # -- files ----------------------------------------------------------------------------------------
+
+
+async def test_animation_upload_round_trip(
+    bot: Bot, client: EmulatorClient, sam: SandboxUser
+) -> None:
+    """sendAnimation takes a GIF (its size read back), stores it for its file_id to be sent
+    again without a second upload, and refuses what is not an animation."""
+    frames = [Image.new("RGB", (48, 32), color) for color in ("white", "black")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0)
+    gif = buffer.getvalue()
+    sent = await bot.send_animation(sam.chat_id, gif, caption="<b>Bridge</b>", parse_mode="HTML",
+                                    filename="bridge.gif")  # fmt: skip
+    assert sent.animation is not None and (sent.animation.width, sent.animation.height) == (48, 32)
+    event = await sam.wait_for("Bridge")
+    assert event.animation is not None and await client.file(event.animation.file_id) == gif
+    again = await bot.send_animation(sam.chat_id, sent.animation.file_id)
+    assert again.animation is not None and again.animation.file_id == sent.animation.file_id
+    with pytest.raises(BadRequest):
+        await bot.send_animation(sam.chat_id, b"not a gif", filename="x.gif")
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_animation(sam.chat_id, gif, caption="x" * 1025, filename="b.gif")
 
 
 async def test_photo_upload_round_trip(bot: Bot, client: EmulatorClient, sam: SandboxUser) -> None:
