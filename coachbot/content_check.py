@@ -22,6 +22,7 @@ from coachbot.domain.plan import MAX_EXERCISES, MAX_MINUTES
 from coachbot.domain.screening import CHECK_IDS
 from coachbot.domain.triage import REFERRAL_ONLY, REFERRAL_WITH_PROGRAM, Level
 from coachbot.domain.vocabulary import INJURIES, RED_FLAG_LEVELS, RULE_REASONS
+from coachbot.poses import problems as pose_problems
 from coachbot.services import actions
 
 SEEDS = ("000_618c5a10ec7ef6ea.txt", "003_e3b62e3b3e193535.txt")
@@ -117,6 +118,7 @@ def check_content(content: Content) -> Iterator[str]:
     yield from _messages(content)
     yield from _plain_text(content)
     yield from _limits(content)
+    yield from _poses(content)
 
 
 def _vocabulary(content: Content) -> Iterator[str]:
@@ -376,3 +378,13 @@ def _card(exercise: Exercise) -> str:
     return "\n".join(
         (exercise.name, exercise.dosage, *exercise.steps, exercise.should_feel, exercise.stop_if)
     )
+
+
+def _poses(content: Content) -> Iterator[str]:
+    """Issue 11: every exercise has its picture's poses, within human ranges, resting on the floor
+    where it says it does and never through it."""
+    for exercise in content.exercises:
+        if exercise.poses is None:
+            yield f"exercises.yaml: exercise {exercise.id}: field poses: missing (every exercise needs its picture)"
+        else:
+            yield from pose_problems(exercise.id, exercise.poses)

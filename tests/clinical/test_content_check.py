@@ -266,7 +266,54 @@ BREAKAGES: list[tuple[str, Callable[[Path], None], str]] = [
         ),
         "red flag fever_or_unwell_or_feeling_unwell_all_over: its buttons' callback data would exceed",
     ),
+    (
+        "an exercise without poses",
+        lambda d: drop_poses(d / "exercises.yaml", "plank_trunk"),
+        "exercise plank_trunk: field poses: missing",
+    ),
+    (
+        "a knee bent to 170",
+        lambda d: edit(
+            d / "exercises.yaml",
+            "near: {hip: 60, knee: 131, ankle: -28}, far: {hip: 60, knee: 0",
+            "near: {hip: 60, knee: 170, ankle: -28}, far: {hip: 60, knee: 0",
+        ),
+        "item bridge_single_leg: field poses.frames.0.near.knee",
+    ),
+    (
+        "a bridge whose feet leave the floor",
+        lambda d: edit(
+            d / "exercises.yaml",
+            "{hold: 10, trunk: -115, near: {hip: 0, knee: 115, ankle: 0}, "
+            "far: {hip: 0, knee: 115, ankle: 0}",
+            "{hold: 10, trunk: -115, near: {hip: 0, knee: 40, ankle: 0}, "
+            "far: {hip: 0, knee: 40, ankle: 0}",
+        ),
+        "exercise bridge_isometric_double: frame 2: field poses.contacts: feet",
+    ),
+    (
+        "a Nordic whose knees leave the floor",
+        lambda d: edit(
+            d / "exercises.yaml",
+            "{hold: 1, trunk: 35, near: {hip: 0, knee: 65, ankle: -45}, "
+            "far: {hip: 0, knee: 65, ankle: -45}",
+            "{hold: 1, trunk: 35, near: {hip: 0, knee: 20, ankle: -45}, "
+            "far: {hip: 0, knee: 20, ankle: -45}",
+        ),
+        "exercise nordic_assisted: frame 2: field poses.contacts: knees",
+    ),
 ]
+
+
+def drop_poses(path: Path, exercise_id: str) -> None:
+    """Remove one exercise's `poses:` block (it runs to the next line indented less than 6)."""
+    lines = path.read_text().split("\n")
+    start = lines.index(f"  - id: {exercise_id}")
+    at = lines.index("    poses:", start)
+    end = at + 1
+    while end < len(lines) and lines[end].startswith("      "):
+        end += 1
+    path.write_text("\n".join(lines[:at] + lines[end:]))
 
 
 @pytest.mark.parametrize(("what", "breaks", "problem"), BREAKAGES, ids=[b[0] for b in BREAKAGES])
