@@ -537,9 +537,9 @@ def _hold_pill(draw: ImageDraw.ImageDraw, text: str, width: float, height: float
 
 
 def _legend(draw: ImageDraw.ImageDraw, poses: Poses, height: float, unit: float) -> None:
-    words = {"near": "the sore leg (in front), the back of the thigh working",
-             "far": "the sore leg (behind), the back of the thigh working",
-             "both": "both legs working: the back of the thighs"}  # fmt: skip
+    words = {"near": "sore leg (in front): back of the thigh working",
+             "far": "sore leg (behind): back of the thigh working",
+             "both": "both legs: backs of the thighs working"}  # fmt: skip
     y = height - 26 * unit
     draw.rounded_rectangle((14 * unit, y, 38 * unit, y + 12 * unit), radius=5 * unit, fill=ACCENT)
     draw.text((46 * unit, y - 3 * unit), words[poses.sore], font=_font(round(14 * unit)),
