@@ -25,7 +25,7 @@ def test_every_exercise_renders_a_looping_animation_and_a_still(exercise: Exerci
     gif = Image.open(io.BytesIO(data))
     assert gif.format == "GIF"
     assert gif.size[0] == pictures.WIDTH
-    assert gif.is_animated and gif.n_frames >= 4
+    assert getattr(gif, "is_animated", False) and getattr(gif, "n_frames", 1) >= 4
     assert gif.info.get("loop") == 0  # loops forever
     durations = [frame.info["duration"] for frame in ImageSequence.Iterator(gif)]
     assert sum(durations) <= pictures.MAX_LOOP_SECONDS * 1000 + 50
@@ -65,7 +65,8 @@ def test_the_contact_sheet_has_one_labelled_cell_per_exercise() -> None:
     for index in range(len(EXERCISES)):
         x, y = (index % columns) * cell_w, top + (index // columns) * cell_h
         cell = sheet.crop((x + 2, y + 2, x + cell_w - 2, y + cell_h - 2)).convert("L")
-        assert cell.getextrema()[0] < 100, EXERCISES[index].id
+        darkest = cell.getextrema()[0]
+        assert isinstance(darkest, int) and darkest < 100, EXERCISES[index].id
     # The cells after the last exercise are empty.
     last = len(EXERCISES)
     if last % columns:
