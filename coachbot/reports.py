@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from coachbot.charts import ChartWords, draw
+from coachbot.content import Exercise
 from coachbot.domain.progress import Progress
 
 if TYPE_CHECKING:  # matplotlib is imported where it draws: in the renderer process only
@@ -24,6 +25,8 @@ LINE = 0.0135  # one 8-point line, as a share of the page height
 TEXT_WIDTH = A4[0] * (1 - 2 * MARGIN) * 72  # points
 MAX_LINES = 6  # per section; older entries are summarised in one line
 CHART_HEIGHT = 0.2  # of the page
+STILL = (0.14, 0.07)  # an exercise still's width and height, as a share of the page
+STILLS_PER_ROW = 6
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ReportData:
     chart: ChartWords
     more: str  # "... and {count} earlier" (an already formatted template with {count})
     footer: str = ""  # replaces the closing disclaimer when the page ran out of room
+    exercises: tuple[Exercise, ...] = ()  # today's: a small still of each beside the list
 
 
 def _fit(section: Section, more: str) -> Section:
@@ -79,6 +83,28 @@ class _Writer:
             self.text(line)
 
 
+def _stills(figure: Figure, writer: _Writer, exercises: tuple[Exercise, ...]) -> None:
+    """A small key-frame picture of each of today's exercises, named, under their list."""
+    from matplotlib.image import imread
+
+    from coachbot.pictures import still_png
+
+    for index, exercise in enumerate(exercises):
+        row, column = divmod(index, STILLS_PER_ROW)
+        top = writer.y - LINE * 0.5 - row * (STILL[1] + LINE * 1.5)
+        if top - STILL[1] - LINE < MARGIN:
+            writer.full = True
+            return
+        ax = figure.add_axes((MARGIN + column * (STILL[0] + 0.01), top - STILL[1], *STILL))
+        ax.imshow(imread(io.BytesIO(still_png(exercise)), format="png"))
+        ax.set_axis_off()
+        figure.text(MARGIN + column * (STILL[0] + 0.01), top - STILL[1] - LINE * 0.2,
+                    exercise.name, fontsize=5.5, va="top", parse_math=False)  # fmt: skip
+    if exercises:
+        rows = (len(exercises) - 1) // STILLS_PER_ROW + 1
+        writer.y -= LINE * 0.5 + rows * (STILL[1] + LINE * 1.5)
+
+
 def report_pdf(data: ReportData) -> bytes:
     """The report as a one-page PDF."""
     from matplotlib.backends.backend_pdf import FigureCanvasPdf
@@ -101,6 +127,7 @@ def report_pdf(data: ReportData) -> bytes:
     writer.y -= CHART_HEIGHT + 0.085  # the axis label and the legend sit under the axes
     for section in data.after_chart:
         writer.section(section, data.more)
+    _stills(figure, writer, data.exercises)
     figure.text(MARGIN, MARGIN / 2, data.footer if writer.full else data.disclaimer, fontsize=7, color="#444444",
                 parse_math=False)  # fmt: skip
     buffer = io.BytesIO()

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Bot, Message
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -26,7 +25,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from coachbot.bot.render import keyboard
+from coachbot.bot.render import send_reply
 from coachbot.clock import Clock
 from coachbot.services.checkin import PromptDecision
 from coachbot.services.container import Services
@@ -197,15 +196,14 @@ class Dispatcher:
     async def _send(self, prompt: DuePrompt, decision: PromptDecision) -> _Result:
         if decision.reply is None:
             return (SKIPPED, prompt.check_in_id, 0)
-        replies = [decision.reply]
-        if decision.weekly:  # the weekly summary first, so the prompt's buttons come last
+        replies = [*decision.pictures, decision.reply]  # the prompt's buttons come last
+        if decision.weekly:  # the weekly summary first
             summary = await self._services.progress.weekly(prompt.user.telegram_user_id)
             replies[:0] = [summary] if summary else []
         chat_id = prompt.user.chat_id
 
         async def send(reply: Reply) -> Message:
-            return await self._bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML,
-                                                reply_markup=keyboard(reply.buttons))  # fmt: skip
+            return await send_reply(self._bot, chat_id, reply, self._services.media)
 
         try:
             for reply in replies:

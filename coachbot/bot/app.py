@@ -147,6 +147,7 @@ def add_handlers(application: AnyApplication, admin_ids: frozenset[int] = frozen
         CommandHandler("report", handlers.on_report),
         CommandHandler("delete", handlers.on_delete),
         CommandHandler("symptom", handlers.on_symptom),
+        CommandHandler("exercises", handlers.on_exercises),
         CommandHandler("pause", handlers.set_prompts(PromptsOff.PAUSED)),
         CommandHandler("resume", handlers.set_prompts(None)),
         CommandHandler("stop", handlers.set_prompts(PromptsOff.STOPPED)),

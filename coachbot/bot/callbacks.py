@@ -30,6 +30,7 @@ CODES: dict[str, type[Any]] = {
     "rp": a.Report, "dd": a.Did, "ep": a.ExercisePain, "pn": a.RestPain, "ck": a.Check,
     "fn": a.Function, "sn": a.Seen, "sc": a.Screen, "rv": a.Revise, "in": a.Instructions,
     "c1": a.ClearStart, "c2": a.ClearConfirm, "c0": a.ClearCancel, "sy": a.Symptom,
+    "ex": a.ShowExercise,
 }  # fmt: skip
 _CODE_OF = {cls: code for code, cls in CODES.items()}
 _HINTS = {cls: get_type_hints(cls) for cls in CODES.values()}

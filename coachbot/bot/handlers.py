@@ -38,7 +38,7 @@ def _who(update: Update) -> Who:
 
 async def _say(update: Update, context: Context, *replies: Reply) -> None:
     assert update.effective_chat is not None
-    await send_replies(context.bot, update.effective_chat.id, replies)
+    await send_replies(context.bot, update.effective_chat.id, replies, services_of(context).media)
 
 
 async def log_update(update: Update, context: Context) -> None:
@@ -81,6 +81,12 @@ async def on_text(update: Update, context: Context) -> None:
 async def on_today(update: Update, context: Context) -> None:
     """/today (and /pain): today's check-in (day 0: the day's plan)."""
     outcome = await services_of(context).checkin.today(_who(update))
+    await _say(update, context, *outcome.replies)
+
+
+async def on_exercises(update: Update, context: Context) -> None:
+    """/exercises: the current phase's exercises, a button each for its animation."""
+    outcome = await services_of(context).checkin.exercises(_who(update))
     await _say(update, context, *outcome.replies)
 
 
@@ -165,6 +171,7 @@ ROUTES: dict[type, Route] = {
     a.Settings: lambda s, who, act: s.settings.press(who, act),
     a.DeleteData: lambda s, who, act: s.data.delete(who, act),
     a.Symptom: lambda s, who, act: s.checkin.report_symptom(who, act),
+    a.ShowExercise: lambda s, who, act: s.checkin.show_exercise(who, act),
     **{kind: (lambda s, who, act: s.checkin.answer(who, act)) for kind in a.DAILY_ACTIONS},
 }
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 
 from coachbot.bot.callbacks import encode
+from coachbot.services.media import MediaService
 from coachbot.services.replies import Keyboard, Reply
 
 
@@ -20,8 +23,33 @@ def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     )
 
 
-async def send_replies(bot: Bot, chat_id: int, replies: tuple[Reply, ...]) -> None:
+async def _send_animation(bot: Bot, chat_id: int, reply: Reply, media: MediaService) -> Message:
+    """An exercise's animation with the reply as its caption: uploaded the first time, then
+    sent by Telegram's file_id (to anyone)."""
+    key = reply.animation
+    assert key is not None
+    extra: dict[str, Any] = {"caption": reply.text, "parse_mode": ParseMode.HTML,
+                             "reply_markup": keyboard(reply.buttons)}  # fmt: skip
+    async with media.uploading(key):
+        known = media.uploaded.get(key)
+        if known is None:
+            upload = InputFile(await media.animation(key), filename=f"{key}.gif")
+            message = await bot.send_animation(chat_id, upload, **extra)
+            if message.animation is not None:
+                media.uploaded[key] = message.animation.file_id
+            return message
+    return await bot.send_animation(chat_id, known, **extra)
+
+
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, media: MediaService | None) -> Message:
+    """One reply: a message, or an exercise's animation with the text as its caption."""
+    if reply.animation is not None and media is not None:
+        return await _send_animation(bot, chat_id, reply, media)
+    return await bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML,
+                                  reply_markup=keyboard(reply.buttons))  # fmt: skip
+
+
+async def send_replies(bot: Bot, chat_id: int, replies: tuple[Reply, ...],
+                       media: MediaService | None = None) -> None:  # fmt: skip
     for reply in replies:
-        await bot.send_message(
-            chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons)
-        )
+        await send_reply(bot, chat_id, reply, media)

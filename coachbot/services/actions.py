@@ -217,6 +217,13 @@ class Symptom:
 
 
 @dataclass(frozen=True)
+class ShowExercise:
+    """/exercises: one exercise's animation and instructions."""
+
+    exercise: str
+
+
+@dataclass(frozen=True)
 class Legacy:
     """A button from an earlier version of the bot (still in users' chats); never sent."""
 
@@ -224,7 +231,7 @@ class Legacy:
 Action = (
     Answer | IntakeFlag | Restart | Settings | DeleteData | Report | Did | ExercisePain | RestPain
     | Check | Function | Seen | Screen | Revise | Instructions | ClearStart | ClearConfirm
-    | ClearCancel | Symptom | Legacy
+    | ClearCancel | Symptom | ShowExercise | Legacy
 )  # fmt: skip
 DAILY_ACTIONS = (Did, ExercisePain, RestPain, Check, Function, Seen, Screen, Revise,
                  Instructions, ClearStart, ClearConfirm, ClearCancel)  # fmt: skip

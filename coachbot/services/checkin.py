@@ -21,7 +21,7 @@ from coachbot.clock import Clock
 from coachbot.content import Content, Exercise, escape
 from coachbot.domain import intake
 from coachbot.domain.course import Asks, Course, advance, asks_for, rescreen
-from coachbot.domain.phases import Status, rest_pain_limit
+from coachbot.domain.phases import PHASES, Status, rest_pain_limit
 from coachbot.domain.plan import plan_for
 from coachbot.domain.progress import weekly_due
 from coachbot.domain.schedule import first_prompt_at, next_prompt_at
@@ -40,6 +40,7 @@ from coachbot.storage.repositories import DayAnswers, UserRecord
 
 WITH_EXERCISE_PAIN = (a.Session.DONE, a.Session.PARTLY)
 SCORE = range(11)
+CAPTION_LIMIT = 1024  # Telegram's caption limit, in UTF-16 code units
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class PromptDecision:
     reply: Reply | None  # the message to send (None: nothing, e.g. the program is over)
     pause: bool = False  # a week of silence paused the course: say so, and stop the prompts
     weekly: bool = False  # send the weekly summary before the prompt
+    pictures: tuple[Reply, ...] = ()  # a new phase's new exercises, shown before the prompt
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,27 @@ class CheckInService:
             n.kind == "nudge" and n.day == view.number - 1 for n in view.before.notices
         ) else []  # fmt: skip
         weekly = due.user.weekly_summary and weekly_due(view.number)
-        return PromptDecision(self._render(view, lead=lead), weekly=weekly)
+        return PromptDecision(self._render(view, lead=lead), weekly=weekly,
+                              pictures=self._new_exercises(view))  # fmt: skip
+
+    def _new_exercises(self, view: DayView) -> tuple[Reply, ...]:
+        """On the first day of a phase the course moved on to, the pictures of its exercises
+        that the phase before did not have (issue 11)."""
+        course = view.before
+        moved = [
+            t for t in course.transitions if t.day == view.number - 1 and t.reason == "progression"
+        ]
+        if not moved or course.phase is None or course.phase_since != view.number:
+            return ()
+        before = PHASES[PHASES.index(course.phase) - 1]
+        known = {e.id for e in self._course.catalogue.candidates(before, course.facts.injury)}
+        return tuple(self.picture(e) for e in view.plan if e.id not in known)
+
+    def picture(self, e: Exercise) -> Reply:
+        """An exercise's animation with its name and dosage."""
+        return Reply(
+            self._m.render("exercise_picture", name=e.name, dosage=e.dosage), animation=e.id
+        )
 
     async def today(self, who: Who) -> Outcome:
         """/today: today's check-in (made now if the daily one hasn't come), or day 0's plan."""
@@ -119,7 +141,7 @@ class CheckInService:
             start = enrolment_date(user)
             if today <= start:
                 course = await self._course.replay(session, user, start)
-                return Outcome((self.day_zero(course) or Reply(self._m.render("program_over")),))
+                return Outcome(self.day_zero(course) or (Reply(self._m.render("program_over")),))
             check_in, created = await repo.show_check_in(session, user.id, today, now=now)
             if created:
                 await self._move_prompt_after(session, user, today, now)
@@ -130,12 +152,36 @@ class CheckInService:
             return Outcome((Reply(self._m.render("program_over")),))
         return Outcome((self._render(view),))
 
-    def day_zero(self, course: Course) -> Reply | None:
-        """Day 0's plan (rule 8: sent at the end of enrolment); None when there is no program."""
+    def day_zero(self, course: Course, *, pictures: bool = False) -> tuple[Reply, ...]:
+        """Day 0's plan (rule 8: sent at the end of enrolment), with each exercise's picture
+        when `pictures`; nothing when there is no program."""
         if course.status is not Status.ACTIVE or course.phase is None:
-            return None
+            return ()
         plan = self._plan(course, 0)
-        return Reply(self._advice.day_zero(course, plan))
+        shown = tuple(self.picture(e) for e in plan) if pictures else ()
+        return (Reply(self._advice.day_zero(course, plan)), *shown)
+
+    async def exercises(self, who: Who) -> Outcome:
+        """/exercises: the exercises of the current phase (for this injury), a button each."""
+        course = None
+        async with self._db.read() as session:
+            user = await repo.get_user(session, who.telegram_user_id)
+            if user is not None and user.enrolled_at is not None:
+                course = await self._course.replay(session, user, enrolment_date(user))
+        if course is None:
+            return Outcome((Reply(self._m.render("not_enrolled")),))
+        if course.status is not Status.ACTIVE or course.phase is None:
+            return Outcome((Reply(self._m.render("exercises_none")),))
+        listed = self._course.catalogue.candidates(course.phase, course.facts.injury)
+        buttons = [Button(self._content.exercise(e.id).name, a.ShowExercise(e.id)) for e in listed]
+        phase = self._content.phase(course.phase).name
+        return Outcome((Reply(self._m.render("exercises_intro", phase=phase), rows(buttons, 1)),))
+
+    async def show_exercise(self, who: Who, action: a.ShowExercise) -> Outcome:
+        """One exercise's animation and instructions (any exercise of the content)."""
+        if not any(e.id == action.exercise for e in self._content.exercises):
+            return Outcome(accepted=False, notice=self._m.render("stale_button"))
+        return Outcome(self.exercise_card(self._content.exercise(action.exercise)), accepted=False)
 
     def _plan(self, course: Course, day: int) -> tuple[Exercise, ...]:
         return tuple(
@@ -421,18 +467,35 @@ class CheckInService:
         return tuple(said)
 
     def _instructions(self, view: DayView) -> tuple[Reply, ...]:
-        m = self._m
-        replies = []
-        for e in view.plan:
-            steps = "\n".join(m.render("instructions_step", number=n, text=t)
-                              for n, t in enumerate(e.steps, start=1))  # fmt: skip
-            replies.append(Reply(m.render_markup(
-                "instructions", name=escape(e.name), dosage=escape(e.dosage), steps=steps,
-                should_feel=escape(e.should_feel), stop_if=escape(e.stop_if),
-            )))  # fmt: skip
+        """Each of the day's exercises as its animation with the steps as its caption (what
+        does not fit Telegram's caption follows as a message), then the pain guide."""
+        replies = [reply for e in view.plan for reply in self.exercise_card(e)]
         if any(e.load != "rest" for e in view.plan):
             replies.append(Reply(self._advice.pain_guide(view.before.group)))
         return tuple(replies)
+
+    def exercise_card(self, e: Exercise) -> tuple[Reply, ...]:
+        """An exercise's animation, captioned with its instructions (issue 11)."""
+        m = self._m
+        steps = "\n".join(m.render("instructions_step", number=n, text=t)
+                          for n, t in enumerate(e.steps, start=1))  # fmt: skip
+        whole = m.render_markup("instructions", name=escape(e.name), dosage=escape(e.dosage),
+                                steps=steps, should_feel=escape(e.should_feel),
+                                stop_if=escape(e.stop_if))  # fmt: skip
+        if utf16_len(whole) <= CAPTION_LIMIT:
+            return (Reply(whole, animation=e.id),)
+        head = m.render_markup("instructions_caption", name=escape(e.name), dosage=escape(e.dosage),
+                               steps=steps)  # fmt: skip
+        if utf16_len(head) > CAPTION_LIMIT:
+            head = m.render_markup("instructions_caption", name=escape(e.name),
+                                   dosage=escape(e.dosage), steps="")  # fmt: skip
+            rest = m.render_markup("instructions", name=escape(e.name), dosage=escape(e.dosage),
+                                   steps=steps, should_feel=escape(e.should_feel),
+                                   stop_if=escape(e.stop_if))  # fmt: skip
+        else:
+            rest = m.render_markup("instructions_rest", should_feel=escape(e.should_feel),
+                                   stop_if=escape(e.stop_if))  # fmt: skip
+        return (Reply(head, animation=e.id), Reply(rest))
 
     def _valid(self, action: a.Action) -> bool:
         """Values in range and ids that exist (a forged button changes nothing)."""
@@ -563,6 +626,11 @@ class CheckInService:
                                                screening="symptom")  # fmt: skip
         said = [self._advice.escalation(e, user.injury) for e in outcome.escalations]
         return Outcome(tuple(said) or (Reply(m.render("already_recorded")),))
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units (the markup counted too: on the safe side)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def score_keyboard(make: Callable[[int], a.Action]) -> Keyboard:

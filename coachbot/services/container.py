@@ -11,6 +11,7 @@ from coachbot.services.checkin import CheckInService
 from coachbot.services.course import CourseService
 from coachbot.services.data_rights import DataRightsService
 from coachbot.services.enrolment import EnrolmentService
+from coachbot.services.media import MediaService
 from coachbot.services.progress import ProgressService, Renderer
 from coachbot.services.questions import Questions
 from coachbot.services.replies import Reply
@@ -29,6 +30,7 @@ class Services:
     data: DataRightsService
     progress: ProgressService
     admin: AdminService
+    media: MediaService  # the exercise pictures
     renderer: Renderer  # draws charts and PDFs in a worker process
 
     def say(self, key: str) -> Reply:
@@ -72,5 +74,6 @@ def create_services(
         data=DataRightsService(db, content, clock),
         progress=ProgressService(db, content, clock, course, renderer),
         admin=AdminService(db, content),
+        media=MediaService(content, renderer),
         renderer=renderer,
     )

@@ -264,8 +264,7 @@ class EnrolmentService:
                                            status=change.status.value, started_on=today,
                                            reason=change.reason, cause=change.cause, now=now)  # fmt: skip
         summary = self._summary(facts, reminder, zone, answers, course)
-        plan = self._checkin.day_zero(course)
-        return (summary, *([plan] if plan else []))
+        return (summary, *self._checkin.day_zero(course, pictures=True))
 
     def _summary(self, facts: IntakeFacts, reminder: time, zone: str,
                  answers: list[tuple[str, bool]], course: Course) -> Reply:  # fmt: skip

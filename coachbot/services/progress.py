@@ -327,6 +327,7 @@ class ProgressService:
             chart=self._chart_words(),
             more=say("report_more", count="{count}"),
             footer=say("report_page_full"),
+            exercises=tuple(c.exercise(e) for e in prescribed),
         )
 
     def _phase_reason(self, reason: str, injury: str | None) -> str:

@@ -24,6 +24,7 @@ class Reply:
 
     text: str
     buttons: Keyboard = ()
+    animation: str | None = None  # an exercise id: sent as its animation, `text` the caption
 
 
 @dataclass(frozen=True)
