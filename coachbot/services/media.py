@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from coachbot.pictures import animation_gif, still_png
 from coachbot.content import Content, Exercise
+from coachbot.pictures import animation_gif, still_png
 from coachbot.services.progress import Renderer
 
 Draw = Callable[[Exercise], bytes]
