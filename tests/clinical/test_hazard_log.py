@@ -27,6 +27,8 @@ HAZARDS = (
     "A hold that can't be lifted",
     "Misread exercise frequency",
     "Minors",
+    # Issue 11: exercise pictures.
+    "Movement learned wrong from a picture",
 )
 REFERENCE = re.compile(r"`(tests/[\w/]+\.py)::([\w:]+)`")
 NAME = re.compile(r"^\| (H\d+) \| \*\*([^*]+)\*\*")
