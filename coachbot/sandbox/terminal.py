@@ -46,7 +46,9 @@ class TerminalChat:
             event.type == "edit" and event.message_id == self._buttons_message
         ):
             if event.type == "message":
-                print(f"\nbot: {plain(event.text)}", file=self._out)
+                # A terminal shows no pictures: an exercise animation is shown by its caption.
+                picture = "[animation] " if event.animation is not None else ""
+                print(f"\nbot: {picture}{plain(event.text)}", file=self._out)
             flat = [button for row in event.buttons for button in row]
             if flat:
                 self._buttons, self._buttons_message = flat, event.message_id
