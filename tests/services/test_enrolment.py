@@ -105,7 +105,10 @@ class TestHappyPath:
         first = await services.enrolment.start(ME)
         assert "not a clinician" in first.replies[0].text
         done = await enrol(services)
-        summary, plan = done.replies[-2].text, done.replies[-1].text
+        texts = [r.text for r in done.replies if r.animation is None]
+        summary, plan = texts[-2], texts[-1]
+        pictures = [r.animation for r in done.replies if r.animation is not None]
+        assert pictures == ["rest_and_protect", "ice_and_elevate", "gentle_walk"]  # after the plan
         assert "You're enrolled" in summary and "08:00 (Europe/Paris)" in summary
         assert "Goal: Running and sport" in summary
         assert "Your plan starts today" in plan and "Protect" in plan
@@ -247,8 +250,9 @@ class TestRedFlags:
     async def test_a_routine_flag_keeps_the_program(self, services: Services) -> None:
         """A routine flag is advised and the program still starts, with today's plan."""
         done = await enrol(services, yes=["night_pain_or_weight_loss"])
-        assert "book the appointment" in done.replies[-2].text
-        assert "Your plan starts today" in last_text(done)
+        texts = [r.text for r in done.replies if r.animation is None]
+        assert "book the appointment" in texts[-2]
+        assert "Your plan starts today" in texts[-1]
         user = await user_row(services)
         assert user is not None and user.status == "active" and user.next_prompt_at is not None
 
