@@ -119,8 +119,14 @@ async def enrol(user: SandboxUser, answers: Intake = Intake(), *,
     await screening(user, yes)
     summary = await time_and_zone(user)
     if plan:
-        await user.wait_for("Your plan starts today")
+        await day_0_pictures(user, await user.wait_for("Your plan starts today"))
     return summary
+
+
+async def day_0_pictures(user: SandboxUser, plan: BotEvent) -> list[BotEvent]:
+    """The animations that follow day 0's plan, one per exercise it lists ("- Name: dosage")."""
+    listed = [e for e in CONTENT.exercises if f"- {e.name}:" in plan.text]
+    return [await user.wait_for(lambda event: event.animation is not None) for _ in listed]
 
 
 async def rows(database_url: str, statement: object) -> list[tuple[object, ...]]:

@@ -18,6 +18,7 @@ from .flows import (
     INTAKE_FLAG_COUNT,
     Intake,
     consent_and_injury,
+    day_0_pictures,
     everything_in_the_database,
     intake_facts,
     screening,
@@ -113,7 +114,10 @@ class TestTheVersion2Questions:
         plan = await user.wait_for("Your plan starts today")
         assert "Protect" in plan.text
         assert "Ice and raise the leg" in plan.text and "Gentle pain-free walk" in plan.text
-        assert await user.next_events(timeout=0.5) == []  # the plan is the last word
+        pictures = await day_0_pictures(user, plan)  # then each exercise, moving
+        assert [p.text.split(" (")[0] for p in pictures] == [
+            "Protect and rest the leg", "Ice and raise the leg", "Gentle pain-free walk"]  # fmt: skip
+        assert await user.next_events(timeout=0.5) == []  # the last word
         row = await stored_user(database_url)
         assert (row.mechanism, row.walking, row.previous_injury, row.goal, row.activity,
                 row.function_baseline, row.grade, row.phase, row.status) == (
