@@ -75,7 +75,6 @@ EXERCISE_PAIN_DAYS = 3  # rule 11: two `too much` sessions, the second within 3 
 NUDGE_AFTER_DAYS = 3  # rule 9: no rating for 3 days: one nudge ...
 PAUSE_AFTER_DAYS = 7  # ... for 7 days: prompts pause until the user comes back
 SEEN_EVERY_DAYS = 7  # rule 12: "have you seen a professional yet?" 7 days after, and every 7
-SESSIONS = ("done", "partly", "skipped")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from coachbot.domain.triage import Level
+from coachbot.domain.triage import (
+    NO_IMPROVEMENT,
+    RECURRENT_FLARE,
+    RECURRENT_INJURY,
+    REFERRAL_INJURY,
+    SEVERE_PAIN,
+    SUSPECTED_AVULSION,
+    UNDER_16,
+    WORSENING,
+    Level,
+)
 
 INJURIES = (
     "hamstring_strain",
@@ -32,11 +42,14 @@ RED_FLAG_LEVELS = {
     "limits_daily_activities": Level.ROUTINE,
 }
 
-# Escalation reasons that are not red-flag ids (spec §3).
+# Escalation reasons that are not red-flag ids (spec §1.6): each has a message in content.
 RULE_REASONS = (
-    "no_improvement",
-    "worsening",
-    "recurrent_flare",
-    "suspected_avulsion",
-    "referral_injury",
+    NO_IMPROVEMENT,
+    WORSENING,
+    RECURRENT_FLARE,
+    SUSPECTED_AVULSION,
+    REFERRAL_INJURY,
+    UNDER_16,
+    RECURRENT_INJURY,
+    SEVERE_PAIN,
 )
