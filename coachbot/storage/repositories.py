@@ -488,22 +488,6 @@ async def answers_on(session: AsyncSession, user_id: int, day: date) -> DayAnswe
 # Check-ins ---------------------------------------------------------------------------------
 
 
-async def get_check_in(session: AsyncSession, check_in_id: int) -> CheckInRecord | None:
-    """A check-in and the answers recorded in it (None: no such check-in)."""
-    row = await session.get(CheckIn, check_in_id)
-    return None if row is None else _check_in_record(row)
-
-
-async def set_check_in_adherence(session: AsyncSession, check_in_id: int, adherence: str) -> None:
-    """The session of a check-in's day (the rules of `save_day_answers` apply: "skipped"
-    clears the day's exercise pain)."""
-    row = await session.get(CheckIn, check_in_id)
-    if row is None:
-        raise LookupError(f"no check-in {check_in_id}")
-    _set_session(row, adherence, None)
-    await session.flush()
-
-
 async def latest_sent_check_in(session: AsyncSession, user_id: int) -> CheckInRecord | None:
     """The user's check-in of the latest date whose prompt was sent (None: no prompt yet)."""
     row = await session.scalar(

@@ -294,22 +294,6 @@ class TestSaveDayAnswers:
 
 
 class TestCheckIns:
-    async def test_setting_a_check_ins_session(self, db: Database) -> None:
-        """A check-in's session is set by its id, with save_day_answers' rules."""
-        uid = await _user_in(db)
-        await _save(db, uid, adherence="done", exercise_pain=5)
-        async with db.transaction() as session:
-            check_in = await session.scalar(select(CheckIn.id))
-            assert check_in is not None
-            await repo.set_check_in_adherence(session, check_in, "skipped")
-            record = await repo.get_check_in(session, check_in)
-            assert await repo.get_check_in(session, check_in + 1) is None
-            with pytest.raises(ValueError):
-                await repo.set_check_in_adherence(session, check_in, "maybe")
-        assert record is not None
-        assert (record.user_id, record.day, record.adherence, record.exercise_pain) == (
-            uid, DAY, "skipped", None)  # fmt: skip
-
     async def test_showing_a_check_in_creates_it_once_as_sent(self, db: Database) -> None:
         """Shown now: made as sent the first time, found the second; a pending one becomes sent;
         the latest sent check-in is the latest date's."""
