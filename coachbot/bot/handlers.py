@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from telegram import CallbackQuery, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from coachbot.bot.callbacks import decode
@@ -235,6 +235,12 @@ async def on_error(update: object, context: Context) -> None:
         update.effective_user.id if isinstance(update, Update) and update.effective_user else None
     )
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Forbidden) and user is not None:
+        # They blocked the bot while it answered: their answer is already on record; only the
+        # reply is lost. Not a fault of ours, so no traceback (the dispatcher does the same).
+        await services_of(context).settings.blocked(user)
+        log.info("user %s blocked the bot; prompts stopped until they /start again", user)
+        return
     log.error("update %s from user %s failed", update_id, user, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:

@@ -98,6 +98,15 @@ class SettingsService:
             text = self._m.render("paused" if off is PromptsOff.PAUSED else "stopped")
         return Outcome((Reply(text),))
 
+    async def blocked(self, telegram_user_id: int) -> None:
+        """The user blocked the bot (a reply to them was refused): no more prompts until they
+        come back with /start, as when the dispatcher meets the block."""
+        async with self._db.transaction() as session:
+            user = await repo.get_user(session, telegram_user_id)
+            if user is not None:
+                await repo.update_user(session, user.id, self._clock(),
+                                       prompts_off=PromptsOff.BLOCKED.value)  # fmt: skip
+
     async def _set_weekly(self, who: Who, on: bool) -> Outcome:
         async with self._db.transaction() as session:
             user = await self._enrolled(session, who)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -285,6 +286,27 @@ class TestDelivery:
         await person.wait_for("carries on")
         clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
         assert (await dispatcher.tick()).sent == 1
+
+    async def test_a_user_who_blocks_the_bot_mid_reply_is_logged_in_one_line(
+        self, bot: AnyApplication, emulator: BotApiEmulator, clock: FakeClock,
+        database_url: str, client: EmulatorClient, caplog: pytest.LogCaptureFixture,
+    ) -> None:  # fmt: skip
+        """The reply to /today meets 403: the user is marked blocked, one INFO line names them,
+        and nothing is logged as an error (no traceback)."""
+        caplog.set_level(logging.INFO)
+        await add_enrolled_users(database_url, [702], enrolled_at=ENROLLED)
+        clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+        emulator.fail_next("sendMessage", error_code=403,
+                           description="Forbidden: bot was blocked by the user")  # fmt: skip
+        person = client.user(702)
+        await person.send("/today")
+        await person.send("/help")  # a user's updates are handled in order: /today is done
+        await person.wait_for("/today")
+        assert await rows(database_url, select(User.prompts_off)) == [("blocked",)]
+        lines = [r for r in caplog.records if r.name.startswith("coachbot")]
+        blocked = [r for r in lines if "blocked the bot" in r.getMessage()]
+        assert [(r.levelno, "702" in r.getMessage()) for r in blocked] == [(logging.INFO, True)]
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
     async def test_a_network_error_is_retried_not_lost(
         self, bot: AnyApplication, emulator: BotApiEmulator, dispatcher: Dispatcher,
