@@ -388,7 +388,9 @@ def _flare(course: Course, earlier: Sequence[painlib.Rating], day: int, pain: in
     course = replace(course, in_flare=True, flare_starts=(*course.flare_starts, day))
     course = _notice(course, day, "rescreen")
     if previous is not None and day - previous <= RECURRENCE_DAYS:
-        course = _escalate(course, Escalation(Level.ROUTINE, RECURRENT_FLARE, day))
+        why = (f"flare-up on day {day}, {day - previous} days after the one on day {previous} "
+               f"<= {RECURRENCE_DAYS}")  # fmt: skip
+        course = _escalate(course, Escalation(Level.ROUTINE, RECURRENT_FLARE, day, why))
     if course.status is not Status.ACTIVE or course.phase is None or course.changed_phase_on(day):
         return course  # escalated: steps nothing; rule 11 already stepped back today
     assert course.first is not None
@@ -424,7 +426,15 @@ def _severe_pain(course: Course, day: int, pain: int) -> Course:
         and (by.reason == SEVERE_PAIN or by.day > 0)
     ):
         return course  # already stopped and waiting to see a professional
-    return _escalate(course, Escalation(Level.URGENT, SEVERE_PAIN, day))
+    if twice:
+        assert before is not None
+        why = (f"pain {before[1]} on day {before[0]} and {pain} on day {day}: "
+               f"{painlib.SEVERE}+ twice within {SEVERE_CONSECUTIVE_DAYS} days")  # fmt: skip
+    else:
+        soon = ("after a blow" if course.facts.injury == "hamstring_contusion" else
+                f"sudden onset {course.onset_age(day)} days ago <= {SEVERE_SINGLE_ONSET_AGE}")  # fmt: skip
+        why = f"pain {pain} >= {SEVERE_SINGLE}, {soon}"
+    return _escalate(course, Escalation(Level.URGENT, SEVERE_PAIN, day, why))
 
 
 def _worse(course: Course, pain: int) -> bool:
@@ -437,7 +447,11 @@ def _worsening(course: Course, day: int, pain: int) -> Course:
     streak = course.worsening_streak + 1 if _worse(course, pain) else 0
     course = replace(course, worsening_streak=streak)
     if streak >= WORSENING_STREAK and not course.escalated(WORSENING):
-        course = _escalate(course, Escalation(Level.ROUTINE, WORSENING, day))
+        threshold = min(course.facts.baseline_pain + WORSENING_RISE, 10)
+        last = ", ".join(str(p) for _, p in course.ratings[-streak:])
+        why = (f"ratings {last}: {streak} in a row >= {threshold} (baseline "
+               f"{course.facts.baseline_pain} + {WORSENING_RISE}) and > {course.limit}")  # fmt: skip
+        course = _escalate(course, Escalation(Level.ROUTINE, WORSENING, day, why))
     return course
 
 
@@ -460,8 +474,26 @@ def _no_improvement(course: Course, day: int) -> Course:
     if len(window) < MIN_RATINGS_IN_WINDOW or _improved(course):
         return course
     if day >= NO_IMPROVEMENT_LAST_DAY or not painlib.has_downward_trend(window):
-        return _escalate(course, Escalation(Level.ROUTINE, NO_IMPROVEMENT, day))
+        return _escalate(course, Escalation(Level.ROUTINE, NO_IMPROVEMENT, day,
+                                            _no_improvement_why(course, day, window)))  # fmt: skip
     return course
+
+
+def _no_improvement_why(course: Course, day: int, window: Sequence[painlib.Rating]) -> str:
+    """Rule 4's numbers, as the inspector and the course log show them."""
+    facts = course.facts
+    last = [p for _, p in course.ratings][-painlib.IMPROVEMENT_WINDOW:]
+    target = facts.baseline_pain - painlib.required_drop(facts.baseline_pain)
+    parts = [f"day {day} >= {NO_IMPROVEMENT_FIRST_DAY}",
+             f"last ratings {', '.join(map(str, last))} not down to {float(target):g} "
+             f"(baseline {facts.baseline_pain})"]  # fmt: skip
+    if facts.function_baseline is not None:
+        latest = course.function[1] if course.function else "-"
+        parts.append(f"function {latest} not {facts.function_baseline} + "
+                     f"{painlib.FUNCTION_IMPROVEMENT}")  # fmt: skip
+    if day < NO_IMPROVEMENT_LAST_DAY:
+        parts.append(f"no downward trend over days {window[0][0]}-{window[-1][0]}")
+    return ", ".join(parts)
 
 
 def _ready(course: Course, day: int) -> str | None:

@@ -7,7 +7,7 @@ course (course.py) applies them, the service records what they return and the bo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 
@@ -92,6 +92,7 @@ class Escalation:
     level: Level
     reason: str
     day: int = 0
+    why: str = field(default="", compare=False)  # the numbers behind it, for people to read
 
 
 def red_flag_escalation(flag_id: str, levels: Mapping[str, Level], day: int = 0) -> Escalation:

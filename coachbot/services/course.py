@@ -140,6 +140,20 @@ class CourseService:
                 raise NotEnrolled(telegram_user_id)
             return await self.replay(session, user, enrolment_date(user))
 
+    async def today(self, telegram_user_id: int) -> tuple[UserRecord, int, Course]:
+        """The user, today's program day in their zone, and the course after today's answers
+        (the days before without answers count as silence, as the daily prompt counts them)."""
+        async with self._db.read() as session:
+            user = await repo.get_user(session, telegram_user_id)
+            if user is None or user.enrolled_at is None or user.timezone is None:
+                raise NotEnrolled(telegram_user_id)
+            start = enrolment_date(user)
+            number = (self._clock().astimezone(ZoneInfo(user.timezone)).date() - start).days
+            intake = await repo.red_flag_answers(session, user.id, "intake")
+            answers = [x for x in await repo.day_answers(session, user.id)
+                       if (x.day - start).days <= number]  # fmt: skip
+        return user, number, self.course_from(user, start, intake, answers, through=number - 1)
+
     @property
     def catalogue(self) -> Catalogue:
         return catalogue_of(self._content)
@@ -226,6 +240,8 @@ class CourseService:
 
 def _cause(escalation: Escalation, course: Course, day: int) -> str:
     """The answer behind an escalation, in words the course log can show."""
+    if escalation.why:
+        return escalation.why
     rating = next((pain for d, pain in course.ratings if d == day), None)
     if escalation.reason in (NO_IMPROVEMENT, WORSENING, RECURRENT_FLARE, SEVERE_PAIN):
         return f"pain {rating} on day {day}"

@@ -826,3 +826,31 @@ class TestDays:
         c = advance(begin(STRAIN, (), CATALOGUE), 1, DayInput(pain=3), CATALOGUE)
         with pytest.raises(ValueError, match="not after day 1"):
             advance(c, 1, DayInput(pain=3), CATALOGUE)
+
+
+class TestTheNumbersBehindAnEscalation:
+    """Each escalation of the course rules carries the numbers that triggered it (the sandbox's
+    inspector and the course log show them); they take no part in comparing escalations."""
+
+    @pytest.mark.parametrize(
+        ("c", "why"),
+        [
+            (course(facts(baseline_pain=3), [5, None, 5, 5]),
+             "ratings 5, 5, 5: 3 in a row >= 5 (baseline 3 + 2) and > 2"),
+            (course(facts(baseline_pain=5, onset_days_ago=30), [8, 9]),
+             "pain 8 on day 1 and 9 on day 2: 8+ twice within 2 days"),
+            (course(facts(baseline_pain=5, onset_days_ago=2), [9]),
+             "pain 9 >= 9, sudden onset 3 days ago <= 7"),
+            (course(facts(baseline_pain=2), [2, 6, *[2] * 9, 6]),
+             "flare-up on day 12, 10 days after the one on day 2 <= 21"),
+            (course(facts(baseline_pain=6), [6] * 7),
+             "day 7 >= 7, last ratings 6, 6, 6 not down to 4.2 (baseline 6), "
+             "no downward trend over days 1-7"),
+        ],
+    )  # fmt: skip
+    def test_the_why_names_the_numbers(self, c: Course, why: str) -> None:
+        assert c.escalations[-1].why == why
+
+    def test_the_why_does_not_change_what_an_escalation_is(self) -> None:
+        escalation = course(facts(baseline_pain=3), [5, 5, 5]).escalations[-1]
+        assert escalation == Escalation(Level.ROUTINE, "worsening", 3)
