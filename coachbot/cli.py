@@ -87,10 +87,14 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging("WARNING", [])
+    if getattr(args, "web", False):  # `coachbot` alone (no token) runs the terminal chat
+        from coachbot.sandbox.web_demo import run_web
+
+        return asyncio.run(run_web(settings.default_timezone, host=args.host, port=args.port))
     from coachbot.sandbox.terminal import run_demo
 
-    configure_logging("WARNING", [])
     return asyncio.run(run_demo(settings.default_timezone))
 
 
@@ -148,9 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "run", help="run the bot (long polling, or a webhook when WEBHOOK_URL is set)"
     ).set_defaults(handler=cmd_run)
-    sub.add_parser(
-        "demo", help="chat with the bot in this terminal, against the local emulator"
-    ).set_defaults(handler=cmd_demo)
+    demo = sub.add_parser(
+        "demo", help="chat with the bot in this terminal (or a browser: --web), on a sandbox"
+    )
+    demo.add_argument("--web", action="store_true", help="serve the web sandbox instead")
+    demo.add_argument("--host", default="127.0.0.1", help="--web: the address to listen on")
+    demo.add_argument("--port", type=int, default=8088, help="--web: the port (0: any free)")
+    demo.set_defaults(handler=cmd_demo)
     sub.add_parser("migrate", help="upgrade the database to the newest schema").set_defaults(
         handler=cmd_migrate
     )

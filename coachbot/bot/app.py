@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -46,6 +46,11 @@ def bot_commands(services: Services) -> list[BotCommand]:
     return [BotCommand(c.command, c.description) for c in services.content.commands]
 
 
+# Commands only a sandbox adds (time travel): (menu entry, handler). `coachbot run` has none.
+ExtraCommands = Sequence[tuple[BotCommand, handlers.Handler]]
+EXTRA_COMMANDS_KEY = "extra_commands"
+
+
 async def _post_init(application: AnyApplication) -> None:
     """Start the dispatch job (if any) and register the command menu."""
     services: Services = application.bot_data[handlers.SERVICES_KEY]
@@ -59,7 +64,8 @@ async def _post_init(application: AnyApplication) -> None:
             job_kwargs={"max_instances": 1, "coalesce": True},
         )
     try:
-        await application.bot.set_my_commands(bot_commands(services))
+        extra: ExtraCommands = application.bot_data.get(EXTRA_COMMANDS_KEY, ())
+        await application.bot.set_my_commands(bot_commands(services) + [c for c, _ in extra])
     except TelegramError as exc:  # the menu is a convenience; the bot works without it
         log.warning(
             "setMyCommands failed (%s); continuing without a command menu", type(exc).__name__
@@ -94,6 +100,7 @@ def build_application(
     max_rate: float = TELEGRAM_MAX_RATE,
     flood: FloodLimit | None = None,
     admin_ids: frozenset[int] = frozenset(),
+    extra_commands: ExtraCommands = (),
 ) -> AnyApplication:
     """The bot, talking to the Bot API at `api_root` (Telegram, a local server or the emulator)."""
     cap_third_party_loggers()
@@ -124,11 +131,13 @@ def build_application(
         application.bot_data[DISPATCHER_KEY] = Dispatcher(
             services, application.bot, clock, dispatch
         )
-    add_handlers(application, admin_ids)
+    application.bot_data[EXTRA_COMMANDS_KEY] = extra_commands
+    add_handlers(application, admin_ids, extra_commands)
     return application
 
 
-def add_handlers(application: AnyApplication, admin_ids: frozenset[int] = frozenset()) -> None:
+def add_handlers(application: AnyApplication, admin_ids: frozenset[int] = frozenset(),
+                 extra_commands: ExtraCommands = ()) -> None:  # fmt: skip
     """Route updates; the first matching handler in group 0 wins, so order matters."""
     say = handlers.reply_with
     application.add_handler(TypeHandler(Update, handlers.log_update), group=-1)
@@ -153,6 +162,7 @@ def add_handlers(application: AnyApplication, admin_ids: frozenset[int] = frozen
         CommandHandler("stop", handlers.set_prompts(PromptsOff.STOPPED)),
         CommandHandler("time", handlers.ask_setting(SettingsChoice.TIME)),
         CommandHandler("timezone", handlers.ask_setting(SettingsChoice.TIMEZONE)),
+        *(CommandHandler(command.command, handler) for command, handler in extra_commands),
         MessageHandler(filters.COMMAND, say("unknown_command")),
         MessageHandler(filters.TEXT, handlers.on_text),
         CallbackQueryHandler(handlers.on_button),

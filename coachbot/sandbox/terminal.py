@@ -11,18 +11,11 @@ import asyncio
 import html
 import re
 import sys
-import tempfile
-from pathlib import Path
 from typing import TextIO
 
-from coachbot.bot.app import build_application, polling
-from coachbot.sandbox.emulator import BotApiEmulator
-from coachbot.services.container import create_services
-from coachbot.storage.migrate import upgrade_to_head
+from coachbot.sandbox.demo import DEMO_USER_ID, sandbox
 from coachbot.testing import BotEvent, Button, EmulatorClient, SandboxUser
 
-DEMO_TOKEN = "100000001:sandbox-demo-token-not-a-real-telegram-token"
-DEMO_USER_ID = 424242
 FIRST_REPLY_TIMEOUT = 10.0  # seconds to wait for the bot's first reply to an input
 QUIET_PERIOD = 0.5  # seconds without a new bot message that end a reply
 
@@ -83,20 +76,13 @@ class TerminalChat:
 
 
 async def run_demo(default_zone: str, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    """Start emulator and bot on a throwaway database, then chat until the end of input."""
-    with tempfile.TemporaryDirectory(prefix="coachbot-demo-") as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.sqlite3'}"
-        await asyncio.to_thread(upgrade_to_head, url)
-        emulator = BotApiEmulator()
-        await emulator.start()
-        try:
-            services = create_services(url, default_zone)
-            application = build_application(DEMO_TOKEN, emulator.url, services)
-            async with polling(application), EmulatorClient(emulator.url) as client:
-                chat = TerminalChat(client.user(DEMO_USER_ID, first_name="You"), out)
-                print("coachbot sandbox: type /start to begin; Ctrl-D to quit.", file=out)
-                while line := await asyncio.to_thread(stdin.readline):
-                    await chat.handle(line)
-        finally:
-            await emulator.stop()
+    """Start a sandbox (coachbot/sandbox/demo.py), then chat until the end of input."""
+    async with sandbox(default_zone) as box, EmulatorClient(box.emulator.url) as client:
+        chat = TerminalChat(client.user(DEMO_USER_ID, first_name="You"), out)
+        print("coachbot sandbox: type /start to begin; Ctrl-D to quit.\n"
+              "Time travel: /next (the next daily prompt), /skip N (N days, answering nothing), "
+              "/state (what the rules see).\n"
+              "In a browser, with pictures and the inspector: coachbot demo --web", file=out)  # fmt: skip
+        while line := await asyncio.to_thread(stdin.readline):
+            await chat.handle(line)
     return 0

@@ -37,3 +37,16 @@ async def test_stats_counts_users_for_admins_only(
         someone = client.user(9300)
         await someone.send("/stats")
         await someone.wait_for("I don't know that command")
+
+
+async def test_the_sandbox_time_travel_commands_do_not_exist_in_the_real_bot(
+    bot: object, client: EmulatorClient
+) -> None:
+    """/next, /skip and /state belong to `coachbot demo` only: the bot `coachbot run` builds
+    answers them as unknown commands and leaves them out of its menu."""
+    person = client.user(9400)
+    for command in ("/next", "/skip 3", "/state"):
+        await person.send(command)
+        await person.wait_for("I don't know that command")
+    menu = {c["command"] for c in await client.get("commands")}
+    assert menu and not menu & {"next", "skip", "state"}
