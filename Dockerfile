@@ -12,11 +12,15 @@ COPY content content
 RUN pip install --no-cache-dir --prefix=/install --no-deps .
 
 FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 coachbot
+RUN useradd --create-home --uid 10001 coachbot \
+    && mkdir -p /home/coachbot/data && chown coachbot:coachbot /home/coachbot/data
 COPY --from=build /install /usr/local
 USER coachbot
 WORKDIR /home/coachbot
 ENV DATA_DIR=/home/coachbot/data PYTHONUNBUFFERED=1 HEALTH_LISTEN=0.0.0.0:8080
+# The folder exists, owned by coachbot, before VOLUME: Docker seeds a new volume with the image's
+# folder (its owner included); a folder the image lacks would be created owned by root, and the
+# non-root bot could not open its SQLite file there.
 VOLUME ["/home/coachbot/data"]
 EXPOSE 8080 8443
 # /healthz answers 200 when the database answers and the dispatch scheduler runs, else 503.

@@ -39,5 +39,12 @@ lock:
 	uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
 	uv pip compile pyproject.toml --extra test --extra lint --python-version 3.11 -o requirements-dev.lock
 
+# Builds the image, runs it against the Bot API emulator (both containers from the image) until its
+# HEALTHCHECK passes and it answers /start, and checks compose.yaml; one JSON line. Needs Docker:
+# see scripts/docker/smoke.sh and the README's Docker section.
+.PHONY: docker-smoke
+docker-smoke:
+	bash scripts/docker/smoke.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
