@@ -12,8 +12,11 @@ Two faces, one server (``BotApiEmulator.url``):
   ``ApplicationBuilder().base_url(f"{url}/bot")``. Parameters may come as a query string,
   ``application/x-www-form-urlencoded`` (objects JSON-encoded into strings, as PTB sends them),
   ``multipart/form-data`` (uploads) or a JSON body.
-* ``/_sandbox/...``: the users' side, used by :mod:`coachbot.testing` and the terminal demo:
-  send and edit messages, press buttons, block the bot, watch what the bot did, inject faults.
+* ``/_sandbox/...``: the users' side, used by :mod:`coachbot.testing` and the demos:
+  send and edit messages, press buttons, block the bot, watch what the bot did, inject faults;
+  with :class:`SandboxControls` attached, the bot-side controls of ``coachbot demo``.
+* ``/`` and ``/web/<name>``: the web page of ``coachbot demo --web`` (files in ``web/``), a
+  Telegram-like chat on the ``/_sandbox/`` routes.
 
 Only ``parse_mode="HTML"`` is checked (strictly, see :mod:`coachbot.sandbox._html`). Any other
 parse mode, ``MarkdownV2`` and ``Markdown`` included, is refused with Telegram's
@@ -38,7 +41,7 @@ the parts are:
 * :mod:`~coachbot.sandbox.world`: users, chats, messages, files, the update queue and event log;
 * :mod:`~coachbot.sandbox.bot_api`: the Bot API methods, the request log and injected faults;
 * :mod:`~coachbot.sandbox.webhook`: webhook delivery;
-* :mod:`~coachbot.sandbox.user_side`: the ``/_sandbox/`` routes;
+* :mod:`~coachbot.sandbox.user_side`: the ``/_sandbox/`` routes and the web page's files;
 * :mod:`~coachbot.sandbox.server`: the tornado server and its handlers.
 """
 
@@ -48,11 +51,12 @@ import argparse
 import asyncio
 import signal
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from coachbot.sandbox.bot_api import DROP_CONNECTION, TOKEN_SHAPE, BotApi, RecordedRequest
 from coachbot.sandbox.params import ApiError, make_png
 from coachbot.sandbox.server import EmulatorServer
-from coachbot.sandbox.user_side import UserSide
+from coachbot.sandbox.user_side import SandboxControls, UserSide
 from coachbot.sandbox.world import World
 
 __all__ = [
@@ -60,6 +64,7 @@ __all__ = [
     "ApiError",
     "BotApiEmulator",
     "RecordedRequest",
+    "SandboxControls",
     "main",
     "make_png",
 ]
@@ -70,7 +75,8 @@ class BotApiEmulator:
 
     Start it inside a running event loop; everything then happens on that loop, so the state
     needs no locks. ``clock`` (monotonic seconds) times requests and rate limits, and may be
-    replaced by tests that need to move time.
+    replaced by tests that need to move time. ``controls`` (also settable later) answers
+    ``POST /_sandbox/control/<action>``; ``web_root`` replaces the web page's folder.
     """
 
     def __init__(
@@ -81,6 +87,8 @@ class BotApiEmulator:
         port: int = 0,
         bot_username: str = "coachbot_sandbox_bot",
         enforce_rate_limits: bool = False,
+        controls: SandboxControls | None = None,
+        web_root: Path | None = None,
     ) -> None:
         if token is not None and not TOKEN_SHAPE.fullmatch(token):
             raise ValueError("token must look like Telegram's: <digits>:<30+ letters>")
@@ -89,7 +97,7 @@ class BotApiEmulator:
         bot_id = int(token.split(":")[0]) if token else 1
         self._world = World(bot_id=bot_id, bot_username=bot_username)
         self._bot_api = BotApi(self._world, token=token, enforce_rate_limits=enforce_rate_limits)
-        self._user_side = UserSide(self._world, self._bot_api)
+        self._user_side = UserSide(self._world, self._bot_api, controls=controls, web_root=web_root)
         self._server = EmulatorServer(self._bot_api, self._user_side)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -117,6 +125,15 @@ class BotApiEmulator:
     @clock.setter
     def clock(self, clock: Callable[[], float]) -> None:
         self._bot_api.clock = clock
+
+    @property
+    def controls(self) -> SandboxControls | None:
+        """The bot-side controls behind ``/_sandbox/control/<action>``, if any."""
+        return self._user_side.controls
+
+    @controls.setter
+    def controls(self, controls: SandboxControls | None) -> None:
+        self._user_side.controls = controls
 
     @property
     def enforce_rate_limits(self) -> bool:

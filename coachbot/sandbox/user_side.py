@@ -1,31 +1,57 @@
-"""The users' side of the emulator: ``/_sandbox/...``, JSON in and out.
+"""The users' side of the emulator: ``/_sandbox/...``, JSON in and out, and the web page.
 
 What a Telegram client would let its users do (send and edit messages, press buttons, block the
 bot), plus what tests need to watch the bot and to steer the emulator:
 
 * POST ``send``, ``edit``, ``press`` (``"forge": true`` is test-only), ``block``, ``faults``,
   ``chats``;
-* GET ``events`` (a long poll), ``messages``, ``requests``, ``rejected``, ``stats``;
-* GET ``files/<file_id>``: the bytes of a file (served by :mod:`coachbot.sandbox.server`).
+* GET ``events`` (a long poll), ``messages``, ``commands`` (the bot's menu), ``requests``,
+  ``rejected``, ``stats``;
+* GET ``files/<file_id>``: the bytes of a file (``?download=1`` to save it);
+* POST ``control/<action>``: the bot-side controls of a sandbox (:class:`SandboxControls`),
+  when one is attached.
 
-:mod:`coachbot.testing` is the client of these routes.
+:mod:`coachbot.testing` is the client of these routes in tests, and the page in ``web/``
+(``GET /``, its files at ``GET /web/<name>``) is the client in a browser; the routes themselves
+are wired in :mod:`coachbot.sandbox.server`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from coachbot.sandbox._html import ParsedText
 from coachbot.sandbox.bot_api import BotApi
 from coachbot.sandbox.params import JsonDict, make_png, with_command_entity
-from coachbot.sandbox.world import Chat, StoredFile, StoredMessage, User, World
+from coachbot.sandbox.world import (
+    DEFAULT_SCOPE,
+    Chat,
+    StoredFile,
+    StoredMessage,
+    User,
+    World,
+    commands_key,
+)
 
-__all__ = ["SandboxError", "UserSide"]
+__all__ = ["NO_CONTROLS", "WEB_ROOT", "SandboxControls", "SandboxError", "UserSide"]
+
+WEB_ROOT = Path(__file__).with_name("web")  # the page's files, shipped in the package
+_WEB_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")  # a plain name: no folders, no dotfiles
+_WEB_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+NO_CONTROLS = "time travel and the inspector exist only in `coachbot demo`"
 
 _CHAT_TYPES = frozenset({"private", "group", "supergroup"})
 _USER_MEDIA_KINDS = frozenset({"sticker", "photo", "document", "voice"})
@@ -47,12 +73,36 @@ class SandboxError(Exception):
         self.status = status
 
 
-class UserSide:
-    """The users of ``world``, and the test's view of what ``bot_api`` was asked."""
+class SandboxControls(Protocol):
+    """Bot-side controls of a sandbox (time travel, the inspector), reached by the web page at
+    ``POST /_sandbox/control/<action>`` with a JSON object.
 
-    def __init__(self, world: World, bot_api: BotApi) -> None:
+    ``control`` returns the JSON answer; it raises :class:`LookupError` for an unknown action
+    or thing (404) and :class:`ValueError` for a bad request (400), their message the error.
+    """
+
+    async def control(self, action: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class UserSide:
+    """The users of ``world``, and the test's view of what ``bot_api`` was asked.
+
+    ``controls`` may be attached at any time; ``web_root`` is the page's folder (the package's
+    ``web/`` unless given).
+    """
+
+    def __init__(
+        self,
+        world: World,
+        bot_api: BotApi,
+        *,
+        controls: SandboxControls | None = None,
+        web_root: Path | None = None,
+    ) -> None:
         self._world = world
         self._bot_api = bot_api
+        self.controls = controls
+        self.web_root = web_root if web_root is not None else WEB_ROOT
         self._routes: dict[tuple[str, str], _SandboxRoute] = {
             ("POST", "send"): self._user_send,
             ("POST", "edit"): self._user_edit,
@@ -63,6 +113,7 @@ class UserSide:
             ("GET", "stats"): self._stats,
             ("GET", "events"): self._bot_events,
             ("GET", "messages"): self._chat_messages,
+            ("GET", "commands"): self._bot_commands,
             ("GET", "requests"): self._recorded_requests,
             ("GET", "rejected"): self._rejected_requests,
         }
@@ -79,8 +130,32 @@ class UserSide:
         except SandboxError as error:
             return error.status, {"error": str(error)}
 
+    async def control(self, action: str, body: Any) -> tuple[int, Any]:
+        """``POST /_sandbox/control/<action>``: (status, JSON) from the attached controls."""
+        if self.controls is None:
+            return 404, {"error": NO_CONTROLS}
+        if not isinstance(body, dict):
+            return 400, {"error": "the body must be a JSON object"}
+        try:
+            return 200, await self.controls.control(action, body)
+        except LookupError as error:
+            return 404, {"error": str(error)}
+        except ValueError as error:
+            return 400, {"error": str(error)}
+
     def stored_file(self, file_id: str) -> StoredFile | None:
         return self._world.files.get(file_id)
+
+    def web_file(self, name: str) -> tuple[bytes, str] | None:
+        """A file of the web page and its content type, or None: only plain names of the
+        page's own kinds of file are served, never a path."""
+        content_type = _WEB_TYPES.get(Path(name).suffix.lower())
+        if content_type is None or not _WEB_NAME.fullmatch(name):
+            return None
+        try:
+            return (self.web_root / name).read_bytes(), content_type
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
 
     # -- what users do ----------------------------------------------------------------------
 
@@ -225,6 +300,16 @@ class UserSide:
         chat = self._world.chats.get(_query_number(query, "chat_id", int))
         messages = sorted(chat.messages.items()) if chat else []
         return [message.to_sandbox() for _, message in messages]
+
+    async def _bot_commands(self, query: JsonDict) -> list[JsonDict]:
+        """The bot's command menu (setMyCommands, default scope) in the user's language, if
+        the bot set one for it (``language_code``), else the menu for all languages."""
+        menus = self._world.commands
+        language = query.get("language_code") or ""
+        for key in (commands_key(DEFAULT_SCOPE, language), commands_key(DEFAULT_SCOPE, "")):
+            if key in menus:
+                return menus[key]
+        return []
 
     async def _recorded_requests(self, query: JsonDict) -> list[JsonDict]:
         return [asdict(request) for request in self._bot_api.requests]

@@ -129,14 +129,20 @@ class Chat:
 
 @dataclass(frozen=True)
 class Event:
-    """Something the bot did in a chat, as the user side sees it."""
+    """Something the bot did in a chat, as the user side sees it.
+
+    ``entities`` and ``caption_entities`` are the MessageEntity objects of ``text`` and
+    ``caption`` (offsets in UTF-16 code units, as in the Bot API), empty when there are none.
+    """
 
     chat_id: int
     type: str  # "message" | "edit" | "delete" | "callback_answer" | "chat_action"
     seq: int = 0
     message_id: int | None = None
     text: str | None = None
+    entities: list[JsonDict] = field(default_factory=list)
     caption: str | None = None
+    caption_entities: list[JsonDict] = field(default_factory=list)
     parse_mode: str | None = None
     buttons: list[list[JsonDict]] = field(default_factory=list)
     photo: JsonDict | None = None
@@ -194,7 +200,9 @@ class StoredMessage:
             type=event_type,
             message_id=self.message_id,
             text=self.text.text if self.text is not None else None,
+            entities=_entities(self.text),
             caption=self.caption.text if self.caption is not None else None,
+            caption_entities=_entities(self.caption),
             parse_mode=self.parse_mode,
             buttons=self.buttons(),
             photo=self.file.summary() if self.file and self.file.kind == "photo" else None,
@@ -223,8 +231,12 @@ class StoredMessage:
 def _text_fields(text_key: str, entities_key: str, parsed: ParsedText) -> JsonDict:
     fields: JsonDict = {text_key: parsed.text}
     if parsed.entities:
-        fields[entities_key] = [dict(entity) for entity in parsed.entities]
+        fields[entities_key] = _entities(parsed)
     return fields
+
+
+def _entities(parsed: ParsedText | None) -> list[JsonDict]:
+    return [dict(entity) for entity in parsed.entities] if parsed is not None else []
 
 
 def _button_view(button: JsonDict) -> JsonDict:
