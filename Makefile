@@ -1,10 +1,10 @@
-# Two commands: `make run` (the bot; the sandbox chat when no token is set) and `make test`.
+# Two commands: `make run` (the bot; the web sandbox when no token is set) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres install check lock clean
+.PHONY: run test test-sqlite test-postgres install check lock clean chromium
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ run: $(STAMP)
 
 # Both legs: SQLite, then PostgreSQL (COACHBOT_TEST_POSTGRES, default the local server; its
 # tests are reported as skipped when there is no server).
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 	COACHBOT_TEST_ENGINE=postgresql $(BIN)/python -m pytest
 
@@ -29,6 +29,13 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	COACHBOT_TEST_ENGINE=postgresql $(BIN)/python -m pytest
+
+# The web sandbox's browser tests drive Debian's Chromium: installed here when missing and this
+# runs as root with apt-get; otherwise those tests are reported as skipped, with the reason.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || echo "no Chromium (apt-get install chromium): the browser tests will be skipped"
 
 check: $(STAMP)
 	$(BIN)/python -m ruff check coachbot tests migrations

@@ -18,6 +18,7 @@ from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state
 
 EXIT_USAGE = 2
 EXIT_CONTENT = 1
+WEB_PORT = 8088  # the web sandbox: http://127.0.0.1:8088/
 
 
 class StartupError(Exception):
@@ -89,7 +90,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging("WARNING", [])
-    if getattr(args, "web", False):  # `coachbot` alone (no token) runs the terminal chat
+    if args.web:
         from coachbot.sandbox.web_demo import run_web
 
         return asyncio.run(run_web(settings.default_timezone, host=args.host, port=args.port))
@@ -140,9 +141,10 @@ def cmd_content_check(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_default(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the bot when a token is configured; otherwise the sandbox chat."""
-    command = cmd_run if settings.telegram_bot_token is not None else cmd_demo
-    return command(settings, args)
+    """Run the bot when a token is configured; otherwise the web sandbox."""
+    if settings.telegram_bot_token is not None:
+        return cmd_run(settings, args)
+    return cmd_demo(settings, argparse.Namespace(web=True, host="127.0.0.1", port=WEB_PORT))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,11 +155,11 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run the bot (long polling, or a webhook when WEBHOOK_URL is set)"
     ).set_defaults(handler=cmd_run)
     demo = sub.add_parser(
-        "demo", help="chat with the bot in this terminal (or a browser: --web), on a sandbox"
+        "demo", help="chat with the bot in this terminal (or in a browser: --web), in a sandbox"
     )
     demo.add_argument("--web", action="store_true", help="serve the web sandbox instead")
     demo.add_argument("--host", default="127.0.0.1", help="--web: the address to listen on")
-    demo.add_argument("--port", type=int, default=8088, help="--web: the port (0: any free)")
+    demo.add_argument("--port", type=int, default=WEB_PORT, help="--web: the port (0: any free)")
     demo.set_defaults(handler=cmd_demo)
     sub.add_parser("migrate", help="upgrade the database to the newest schema").set_defaults(
         handler=cmd_migrate

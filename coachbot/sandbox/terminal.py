@@ -82,7 +82,7 @@ async def run_demo(default_zone: str, stdin: TextIO = sys.stdin, out: TextIO = s
         print("coachbot sandbox: type /start to begin; Ctrl-D to quit.\n"
               "Time travel: /next (the next daily prompt), /skip N (N days, answering nothing), "
               "/state (what the rules see).\n"
-              "In a browser, with pictures and the inspector: coachbot demo --web", file=out)  # fmt: skip
+              "In a browser, with pictures and the inspector: coachbot demo --web (or make run)", file=out)  # fmt: skip
         while line := await asyncio.to_thread(stdin.readline):
             await chat.handle(line)
     return 0

@@ -6,6 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from coachbot.sandbox.emulator import BotApiEmulator
@@ -82,7 +83,7 @@ async def test_run_without_a_token_names_the_variable(tmp_path: Path) -> None:
 # Grade 2 ([2]), with a limp ([2]), not before ([2]), pain 5 ([6]), sport ([1]), Skip ([1]), ten
 # safety "No"s ([2]), 08:00 ([2]), the default zone ([1]).
 DEMO_SCRIPT = ("/start\n1\n1\n29\n1\n4\n1\n2\n2\n2\n2\n6\n1\n1\n" + "2\n" * INTAKE_FLAG_COUNT
-               + "2\n1\n")  # fmt: skip
+               + "2\n1\n/next\n/state\n")  # fmt: skip
 
 
 async def test_demo_is_scriptable_from_stdin_and_ends_with_the_summary(tmp_path: Path) -> None:
@@ -98,4 +99,27 @@ async def test_demo_is_scriptable_from_stdin_and_ends_with_the_summary(tmp_path:
     assert "Strain grade: 2" in text and "Pain now: 5/10" in text
     assert "Goal: Running and sport" in text
     assert text.index("Your plan starts today") > text.index("You're enrolled")
+    # Time travel: the next morning's check-in at once, then what the rules see.
+    assert text.index("Did you do today's exercises?") > text.index("you> /next")
+    assert "Day 1" in text and "Phase: protect since day 0" in text
     assert not (tmp_path / "data").exists(), "the demo uses a throwaway database"
+
+
+async def test_demo_web_serves_the_page_until_stopped(tmp_path: Path) -> None:
+    """`coachbot demo --web` prints the address to open, serves the chat page and the bot's
+    command menu there, and stops cleanly on SIGTERM."""
+    process = await coachbot_process("demo", "--web", "--port", "0", cwd=tmp_path,
+                                     env=_environment(tmp_path))  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+        url = line.split("open ", 1)[1].split()[0]
+        async with httpx.AsyncClient(base_url=url) as client:
+            page = await client.get("/")
+            assert page.status_code == 200 and "coachbot" in page.text
+            commands = (await client.get("/_sandbox/commands")).json()
+            assert {"next", "skip", "state"} <= {c["command"] for c in commands}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0
