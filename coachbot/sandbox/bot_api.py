@@ -147,13 +147,19 @@ class BotApi:
     """The Bot API subset coachbot uses, acting on ``world``; every call is recorded.
 
     ``token`` None accepts any well-formed token. ``clock`` (monotonic seconds) times requests
-    and rate limits, and may be replaced by tests that need to move time.
+    and rate limits, and may be replaced by tests that need to move time. ``latency`` (seconds)
+    delays every answer, as Telegram's round trip would, without blocking the other requests:
+    the call has taken effect, only its answer waits.
     """
 
-    def __init__(self, world: World, *, token: str | None, enforce_rate_limits: bool) -> None:
+    def __init__(self, world: World, *, token: str | None, enforce_rate_limits: bool,
+                 latency: float = 0.0) -> None:  # fmt: skip
+        if latency < 0:
+            raise ValueError("latency must be zero or more seconds")
         self._world = world
         self._token = token
         self.enforce_rate_limits = enforce_rate_limits
+        self.latency = latency
         self.clock: Callable[[], float] = time.monotonic
         self.requests: list[RecordedRequest] = []
         self.too_many_requests_count = 0
@@ -168,7 +174,16 @@ class BotApi:
     async def call(
         self, token: str, method: str, request: HTTPServerRequest
     ) -> tuple[int, JsonDict]:
-        """Answer one Bot API request: (HTTP status, Telegram envelope). Every call is recorded."""
+        """Answer one Bot API request: (HTTP status, Telegram envelope). Every call is recorded,
+        and answered ``latency`` seconds after it took effect."""
+        answer = await self._call(token, method, request)
+        if self.latency:
+            await asyncio.sleep(self.latency)  # the client leaving cancels this, as a long poll
+        return answer
+
+    async def _call(
+        self, token: str, method: str, request: HTTPServerRequest
+    ) -> tuple[int, JsonDict]:
         at = self.clock()
         params: Params | None = None
         try:

@@ -77,6 +77,8 @@ class BotApiEmulator:
     needs no locks. ``clock`` (monotonic seconds) times requests and rate limits, and may be
     replaced by tests that need to move time. ``controls`` (also settable later) answers
     ``POST /_sandbox/control/<action>``; ``web_root`` replaces the web page's folder.
+    ``latency`` (seconds) is added to every Bot API answer, like Telegram's round trip (about
+    0.05 from a server near Telegram's); the users' side answers at once.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class BotApiEmulator:
         enforce_rate_limits: bool = False,
         controls: SandboxControls | None = None,
         web_root: Path | None = None,
+        latency: float = 0.0,
     ) -> None:
         if token is not None and not TOKEN_SHAPE.fullmatch(token):
             raise ValueError("token must look like Telegram's: <digits>:<30+ letters>")
@@ -96,7 +99,8 @@ class BotApiEmulator:
         self._port = port
         bot_id = int(token.split(":")[0]) if token else 1
         self._world = World(bot_id=bot_id, bot_username=bot_username)
-        self._bot_api = BotApi(self._world, token=token, enforce_rate_limits=enforce_rate_limits)
+        self._bot_api = BotApi(self._world, token=token, enforce_rate_limits=enforce_rate_limits,
+                               latency=latency)  # fmt: skip
         self._user_side = UserSide(self._world, self._bot_api, controls=controls, web_root=web_root)
         self._server = EmulatorServer(self._bot_api, self._user_side)
 
@@ -125,6 +129,11 @@ class BotApiEmulator:
     @clock.setter
     def clock(self, clock: Callable[[], float]) -> None:
         self._bot_api.clock = clock
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every Bot API answer (0: answered at once)."""
+        return self._bot_api.latency
 
     @property
     def controls(self) -> SandboxControls | None:
@@ -210,13 +219,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="accept only this token (default: any well-formed one)")
     parser.add_argument("--bot-username", default="coachbot_sandbox_bot")
     parser.add_argument("--enforce-rate-limits", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="added to every Bot API answer, like Telegram's round trip (e.g. 50)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms: zero or more milliseconds")
     emulator = BotApiEmulator(
         token=args.token,
         host=args.host,
         port=args.port,
         bot_username=args.bot_username,
         enforce_rate_limits=args.enforce_rate_limits,
+        latency=args.latency_ms / 1000,
     )
     asyncio.run(_serve_until_signalled(emulator))
     return 0

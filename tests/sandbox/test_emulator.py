@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 from telegram import Bot, Update
@@ -41,6 +44,26 @@ async def test_a_given_token_accepts_only_itself() -> None:
             assert (await bot.get_me()).is_bot
     finally:
         await emulator.stop()
+
+
+async def test_latency_delays_every_answer_without_blocking_the_others() -> None:
+    """Each Bot API answer comes at least ``latency`` after its request; calls made together
+    wait together (an asyncio sleep), not one after another."""
+    emulator = BotApiEmulator(latency=0.25)
+    await emulator.start()
+    try:
+        async with httpx.AsyncClient(base_url=emulator.url) as http:
+            started = time.monotonic()
+            answer = await http.get(f"/bot{TOKEN}/getMe")
+            alone = time.monotonic() - started
+            started = time.monotonic()
+            together = await asyncio.gather(*(http.get(f"/bot{TOKEN}/getMe") for _ in range(4)))
+            four = time.monotonic() - started
+    finally:
+        await emulator.stop()
+    assert answer.json()["ok"] and all(a.json()["ok"] for a in together)
+    assert alone >= 0.25 and four >= 0.25
+    assert four < 4 * 0.25, f"four calls at once took {four:.2f} s: answered one after another"
 
 
 # -- the real Application -------------------------------------------------------------------------
