@@ -2,9 +2,12 @@
 
     python -m benchmarks.dispatch --users 10000            # pipeline vs bare sends, no rate limit
     python -m benchmarks.dispatch --users 300 --rate-limited
+    python -m benchmarks.dispatch --users 600 --rate-limited --latency-ms 50   # Telegram-like
 
-Prints one JSON line. The emulator runs in its own process (zero added latency); the bot side is
-this process, on a fresh SQLite database (the default engine). Figures:
+Prints one JSON line. The emulator runs in its own process (no added latency unless
+--latency-ms: then every Bot API answer comes that much later, like Telegram's round trip of
+about 50 ms); the bot side is this process, on a fresh SQLite database (the default engine).
+Figures:
 - pipeline_msgs_per_s: claim, render, send and record, through `Dispatcher.tick`;
 - bare_send_msgs_per_s: plain `bot.send_message` calls of the same prompt (text and buttons) to
   the same emulator with the same number in flight: the ceiling the pipeline is measured
@@ -13,7 +16,8 @@ this process, on a fresh SQLite database (the default engine). Figures:
 - max_loop_stall_ms: the longest the event loop went without running a 5 ms heartbeat during
   the tick.
 With --rate-limited the emulator enforces Telegram's limits and the bot runs its AIORateLimiter
-at 30 a second: it reports the achieved rate and the 429s.
+at 30 a second: it reports the achieved rate and the 429s. With --rate-limited --latency-ms 50
+the achieved rate says whether the settings keep up with Telegram's limit over its round trip.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import argparse
 import asyncio
 import json
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,14 +46,26 @@ from coachbot.services.replies import Reply
 from coachbot.storage import dispatch
 from coachbot.storage.models import CheckIn
 
-from .common import TOKEN, LoopMonitor, due_users, start_emulator
+from .common import TOKEN, LoopMonitor, due_users
 
 FIRST_USER = 1_000_000
 TELEGRAM_RATE = 30.0
 
 
-async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int) -> dict[str, Any]:
-    emulator, url = start_emulator(rate_limited)
+def start_emulator(rate_limited: bool, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+    """The emulator in its own process (as benchmarks.common's), with the added latency."""
+    command = [sys.executable, "-m", "coachbot.sandbox", "--port", "0", "--token", TOKEN,
+               "--latency-ms", str(latency_ms)]  # fmt: skip
+    if rate_limited:
+        command.append("--enforce-rate-limits")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int,
+              latency_ms: float = 0.0) -> dict[str, Any]:  # fmt: skip
+    emulator, url = start_emulator(rate_limited, latency_ms)
     folder = tempfile.mkdtemp(prefix="coachbot-bench-")
     database_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
     try:
@@ -67,7 +85,8 @@ async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int)
                 elapsed = time.perf_counter() - started
             result: dict[str, Any] = {
                 "benchmark": "dispatch", "users": users, "engine": "sqlite",
-                "concurrency": concurrency, "max_unrecorded": unrecorded, "sent": report.sent,
+                "concurrency": concurrency, "max_unrecorded": unrecorded,
+                "latency_ms": latency_ms, "sent": report.sent,
                 "max_loop_stall_ms": round(monitor.longest * 1000, 1),
             }  # fmt: skip
             if rate_limited:
@@ -123,9 +142,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=DispatchConfig().concurrency)
     parser.add_argument("--max-unrecorded", type=int, default=DispatchConfig().max_unrecorded)
     parser.add_argument("--rate-limited", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="added by the emulator to every Bot API answer (Telegram: ~50)")  # fmt: skip
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args.users, args.rate_limited, args.concurrency,
-                                     args.max_unrecorded))))  # fmt: skip
+                                     args.max_unrecorded, args.latency_ms))))  # fmt: skip
 
 
 if __name__ == "__main__":
