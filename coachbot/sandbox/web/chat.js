@@ -348,7 +348,6 @@
       title: "Open full size",
     }, [img]);
     var frame = h("div", { className: "media-frame" }, [link]);
-    if (isAnimation) frame.appendChild(h("span", { className: "gif-badge", "aria-hidden": "true", text: "GIF" }));
     return frame;
   }
 
