@@ -1,13 +1,17 @@
-"""What the benchmarks share: the emulator in its own process and an event-loop stall meter."""
+"""What the benchmarks share: the emulator in its own process, an event-loop stall meter, the CPU
+time of a process and percentiles."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import statistics
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
+from pathlib import Path
 
 import httpx
 
@@ -67,3 +71,49 @@ def latency_ms(samples: list[float], percentile: int) -> dict[str, float]:
     high = ordered[min(len(ordered) - 1, round(percentile / 100 * (len(ordered) - 1)))]
     return {"median_ms": round(statistics.median(ordered) * 1000, 1),
             f"p{percentile}_ms": round(high * 1000, 1)}  # fmt: skip
+
+
+def percentile(ordered: list[float], percent: float) -> float:
+    """The nearest-rank percentile of samples sorted ascending (as `latency_ms` picks it)."""
+    return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
+
+
+def _process_cpu(pid: int) -> tuple[int, float]:
+    """(parent pid, user + system CPU seconds) of one process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After "pid (comm)": state ppid ... utime (14th field of the line) stime (15th).
+    ticks = int(fields[11]) + int(fields[12])
+    return int(fields[1]), ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU seconds of `pid` (all its threads) and of each of its descendants
+    alive now, by pid, from /proc (Linux): subtract two readings with `cpu_between`."""
+    times: dict[int, float] = {}
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)], times[int(entry.name)] = _process_cpu(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+    tree = {pid} if pid in times else set()
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    return {member: times[member] for member in tree}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two `cpu_seconds` readings (a process born meanwhile counts
+    from zero; one that ended meanwhile is lost)."""
+    return sum(seconds - before.get(member, 0.0) for member, seconds in after.items())
+
+
+def finite_or_none(value: float, digits: int = 1) -> float | None:
+    """A figure for JSON: rounded, or None when infinite (an answer that never came)."""
+    return None if math.isinf(value) else round(value, digits)
