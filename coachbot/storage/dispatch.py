@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, text, update
@@ -32,7 +32,7 @@ from coachbot.storage.models import PENDING as PENDING
 from coachbot.storage.models import SENDING as SENDING
 from coachbot.storage.models import SENT as SENT
 from coachbot.storage.models import CheckIn, User
-from coachbot.storage.repositories import _USER_FIELDS, UserRecord
+from coachbot.storage.repositories import CHECK_INS, USER_COLUMNS, USERS, UserRecord, user_of
 
 
 @dataclass(frozen=True)
@@ -139,24 +139,17 @@ async def load_prompts(session: AsyncSession, check_in_ids: Sequence[int]) -> li
     """The check-ins with their users (one query; the course comes from the answers)."""
     if not check_in_ids:
         return []
-    rows = (
-        await session.execute(
-            select(CheckIn.id, CheckIn.day, CheckIn.send_attempts, User)
-            .join(User, User.id == CheckIn.user_id)
-            .where(CheckIn.id.in_(check_in_ids))
-            .order_by(CheckIn.due_at)
-        )
-    ).all()
-    typed = [cast(tuple[int, date, int, User], tuple(row)) for row in rows]
-    return [
-        DuePrompt(
-            check_in_id=check_in_id,
-            day=day,
-            attempts=attempts,
-            user=UserRecord(**{name: getattr(user, name) for name in _USER_FIELDS}),
-        )  # fmt: skip
-        for check_in_id, day, attempts, user in typed
-    ]
+    rows: Any = (await session.execute(_LOAD_PROMPTS, {"ids": list(check_in_ids)})).all()
+    return [DuePrompt(check_in_id=row[0], day=row[1], attempts=row[2], user=user_of(row[3:]))
+            for row in rows]  # fmt: skip
+
+
+_LOAD_PROMPTS = (
+    select(CHECK_INS.c.id, CHECK_INS.c.day, CHECK_INS.c.send_attempts, *USER_COLUMNS)
+    .join_from(CHECK_INS, USERS, USERS.c.id == CHECK_INS.c.user_id)
+    .where(CHECK_INS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(CHECK_INS.c.due_at)
+)
 
 
 Executor = AsyncSession | AsyncConnection  # the marks run on either

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,13 +89,43 @@ _PROGRAM_FIELDS = (
 )
 
 
+# The hot paths (a press, a prompt, the update gate) run prebuilt Core statements on the tables
+# and build DTOs from plain rows: no ORM objects, no statement built per call (SQLAlchemy caches
+# each prebuilt statement's compiled form and its cache key). The ORM stays for the rest.
+USERS = cast(Table, User.__table__)
+CHECK_INS = cast(Table, CheckIn.__table__)
+RED_FLAG_ANSWERS = cast(Table, RedFlagAnswer.__table__)
+CHECK_ANSWERS = cast(Table, CheckAnswer.__table__)
+ESCALATIONS = cast(Table, EscalationRow.__table__)
+PHASE_HISTORY = cast(Table, PhaseChange.__table__)
+PROCESSED_UPDATES = cast(Table, ProcessedUpdate.__table__)
+USER_COLUMNS = tuple(USERS.c[name] for name in _USER_FIELDS)  # in UserRecord's field order
+
+
+async def _all(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[Any]:
+    """The rows of a prebuilt Core statement, as plain tuples to unpack."""
+    return list((await session.execute(statement, params)).all())
+
+
+async def _first(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Any:
+    return (await session.execute(statement, params)).first()
+
+
+def user_of(row: Sequence[Any]) -> UserRecord:
+    """A UserRecord from a row of `USER_COLUMNS` (possibly after other columns: pass the tail)."""
+    return UserRecord(*row)
+
+
 def _record(row: User) -> UserRecord:
     return UserRecord(**{name: getattr(row, name) for name in _USER_FIELDS})
 
 
+_GET_USER = select(*USER_COLUMNS).where(USERS.c.telegram_user_id == bindparam("telegram_user_id"))
+
+
 async def get_user(session: AsyncSession, telegram_user_id: int) -> UserRecord | None:
-    row = await session.scalar(select(User).where(User.telegram_user_id == telegram_user_id))
-    return None if row is None else _record(row)
+    row = await _first(session, _GET_USER, {"telegram_user_id": telegram_user_id})
+    return None if row is None else user_of(row)
 
 
 async def create_user(
@@ -118,7 +148,7 @@ async def update_user(session: AsyncSession, user_id: int, now: datetime, **valu
     unknown = set(values) - set(_USER_FIELDS)
     if unknown:
         raise TypeError(f"not user fields: {sorted(unknown)}")
-    await session.execute(update(User).where(User.id == user_id).values(updated_at=now, **values))
+    await session.execute(update(USERS).where(USERS.c.id == user_id).values(updated_at=now, **values))
 
 
 async def _delete_course(session: AsyncSession, user_id: int) -> None:
@@ -151,16 +181,16 @@ async def record_red_flag_answer(
     now: datetime,
     day: date | None = None,  # the local date a daily answer belongs to
 ) -> None:
-    session.add(
-        RedFlagAnswer(
-            user_id=user_id,
-            flag_id=flag_id,
-            answer=answer,
-            screening=screening,
-            day=day,
-            answered_at=now,
-        )
-    )
+    await session.execute(_ADD_RED_FLAG_ANSWER, {
+        "user_id": user_id, "flag_id": flag_id, "answer": answer, "screening": screening,
+        "day": day, "answered_at": now,
+    })  # fmt: skip
+
+
+_ADD_RED_FLAG_ANSWER = insert(RED_FLAG_ANSWERS).values(
+    {name: bindparam(name) for name in
+     ("user_id", "flag_id", "answer", "screening", "day", "answered_at")}
+)  # fmt: skip
 
 
 async def red_flag_answers(
@@ -169,17 +199,22 @@ async def red_flag_answers(
     return (await red_flag_answers_of(session, [user_id], screening)).get(user_id, [])
 
 
+_RED_FLAG_ANSWERS_OF = (
+    select(RED_FLAG_ANSWERS.c.user_id, RED_FLAG_ANSWERS.c.flag_id, RED_FLAG_ANSWERS.c.answer)
+    .where(RED_FLAG_ANSWERS.c.user_id.in_(bindparam("user_ids", expanding=True)),
+           RED_FLAG_ANSWERS.c.screening == bindparam("screening"))
+    .order_by(RED_FLAG_ANSWERS.c.id)
+)  # fmt: skip
+
+
 async def red_flag_answers_of(
     session: AsyncSession, user_ids: Sequence[int], screening: str
 ) -> dict[int, list[tuple[str, bool]]]:
     """Each user's answers to one screening (e.g. the intake's), in the order given."""
-    rows = await session.execute(
-        select(RedFlagAnswer.user_id, RedFlagAnswer.flag_id, RedFlagAnswer.answer)
-        .where(RedFlagAnswer.user_id.in_(user_ids), RedFlagAnswer.screening == screening)
-        .order_by(RedFlagAnswer.id)
-    )
+    rows = await _all(session, _RED_FLAG_ANSWERS_OF,
+                      {"user_ids": list(user_ids), "screening": screening})  # fmt: skip
     found: dict[int, list[tuple[str, bool]]] = {}
-    for user_id, flag, answer in rows.all():
+    for user_id, flag, answer in rows:
         found.setdefault(user_id, []).append((flag, answer))
     return found
 
@@ -187,16 +222,10 @@ async def red_flag_answers_of(
 async def record_escalation(
     session: AsyncSession, user_id: int, escalation: Escalation, *, cause: str, now: datetime
 ) -> None:
-    session.add(
-        EscalationRow(
-            user_id=user_id,
-            level=escalation.level.value,
-            reason=escalation.reason,
-            program_day=escalation.day,
-            cause=cause,
-            raised_at=now,
-        )
-    )
+    await session.execute(insert(ESCALATIONS).values(
+        user_id=user_id, level=escalation.level.value, reason=escalation.reason,
+        program_day=escalation.day, cause=cause, raised_at=now,
+    ))  # fmt: skip
 
 
 async def record_phase_change(
@@ -210,17 +239,10 @@ async def record_phase_change(
     cause: str | None,
     now: datetime,
 ) -> None:
-    session.add(
-        PhaseChange(
-            user_id=user_id,
-            phase=phase,
-            status=status,
-            started_on=started_on,
-            reason=reason,
-            cause=cause,
-            created_at=now,
-        )
-    )
+    await session.execute(insert(PHASE_HISTORY).values(
+        user_id=user_id, phase=phase, status=status, started_on=started_on, reason=reason,
+        cause=cause, created_at=now,
+    ))  # fmt: skip
 
 
 SESSIONS = ("done", "partly", "skipped")  # the day's session (stored as check_ins.adherence)
@@ -245,34 +267,22 @@ class CheckInRecord:
     seen: bool
 
 
-def _check_in_record(row: CheckIn) -> CheckInRecord:
-    return CheckInRecord(
-        id=row.id, user_id=row.user_id, day=row.day, prompt_state=row.prompt_state,
-        adherence=row.adherence, pain=row.pain, exercise_pain=row.exercise_pain,
-        function=row.function_score, cleared=row.cleared, seen=row.seen,
-    )  # fmt: skip
+_CHECK_IN_RECORD = (CHECK_INS.c.id, CHECK_INS.c.user_id, CHECK_INS.c.day, CHECK_INS.c.prompt_state,
+                    CHECK_INS.c.adherence, CHECK_INS.c.pain, CHECK_INS.c.exercise_pain,
+                    CHECK_INS.c.function_score, CHECK_INS.c.cleared, CHECK_INS.c.seen)  # fmt: skip
+_CHECK_IN_OF_DAY = select(*_CHECK_IN_RECORD).where(
+    CHECK_INS.c.user_id == bindparam("user_id"), CHECK_INS.c.day == bindparam("day")
+)
+
+
+async def _check_in_of(session: AsyncSession, user_id: int, day: date) -> CheckInRecord | None:
+    row = await _first(session, _CHECK_IN_OF_DAY, {"user_id": user_id, "day": day})
+    return None if row is None else CheckInRecord(*row)
 
 
 def _score(name: str, value: int | None) -> None:
     if value is not None and not 0 <= value <= 10:
         raise ValueError(f"{name} is 0-10, not {value}")
-
-
-def _set_session(row: CheckIn, adherence: str | None, exercise_pain: int | None) -> None:
-    """The day's session and the pain during it: "skipped" clears the exercise pain, and an
-    exercise pain needs a session done or partly done that day."""
-    if adherence is not None and adherence not in SESSIONS:
-        raise ValueError(f"a session is one of {SESSIONS}, not {adherence!r}")
-    _score("exercise_pain", exercise_pain)
-    session = adherence if adherence is not None else row.adherence
-    if exercise_pain is not None and session not in WITH_EXERCISE_PAIN:
-        raise ValueError(f"exercise pain needs a session done or partly done, not {session!r}")
-    if adherence is not None:
-        row.adherence = adherence
-        if adherence not in WITH_EXERCISE_PAIN:
-            row.exercise_pain = None
-    if exercise_pain is not None:
-        row.exercise_pain = exercise_pain
 
 
 @dataclass(frozen=True)
@@ -344,21 +354,34 @@ async def save_day_answers(
         raise ValueError(f"a day's screening is one of {DAY_SCREENINGS}, not {screening!r}")
     on_check_in = (pain, adherence, exercise_pain, function)
     if any(value is not None for value in on_check_in) or cleared or seen:
-        row = await session.scalar(
-            select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.day == day)
-        )
-        new = row is None
-        if row is None:
-            row = CheckIn(user_id=user_id, day=day, cleared=False, seen=False, send_attempts=0)
-        _set_session(row, adherence, exercise_pain)  # may refuse: before the row is added
-        if new:
-            session.add(row)
+        row = await _check_in_of(session, user_id, day)
+        # The session and the pain during it: "skipped" clears the exercise pain, and an
+        # exercise pain needs a session done or partly done that day.
+        kind = adherence if adherence is not None else (row.adherence if row else None)
+        if exercise_pain is not None and kind not in WITH_EXERCISE_PAIN:
+            raise ValueError(f"exercise pain needs a session done or partly done, not {kind!r}")
+        values: dict[str, Any] = {}
+        if adherence is not None:
+            values["adherence"] = adherence
+            if adherence not in WITH_EXERCISE_PAIN:
+                values["exercise_pain"] = None
+        if exercise_pain is not None:
+            values["exercise_pain"] = exercise_pain
         if pain is not None:
-            row.pain, row.rated_at = pain, now
+            values.update(pain=pain, rated_at=now)
         if function is not None:
-            row.function_score = function
-        row.cleared = row.cleared or cleared
-        row.seen = row.seen or seen
+            values["function_score"] = function
+        if cleared:
+            values["cleared"] = True
+        if seen:
+            values["seen"] = True
+        if row is None:
+            await session.execute(insert(CHECK_INS).values(
+                user_id=user_id, day=day, send_attempts=0,
+                **{"cleared": False, "seen": False, **values},
+            ))  # fmt: skip
+        elif values:
+            await session.execute(update(CHECK_INS).where(CHECK_INS.c.id == row.id).values(values))
     for check_id, passed in (given.checks or {}).items():
         await _record_check_answer(session, user_id, day, check_id, passed, now)
     answers = given.flags()
@@ -369,7 +392,6 @@ async def save_day_answers(
             await record_red_flag_answer(
                 session, user_id, flag, answer, screening=screening, now=now, day=day
             )
-    await session.flush()
 
 
 def with_answers(stored: DayAnswers, **answers: Any) -> DayAnswers:
@@ -381,8 +403,8 @@ async def _record_check_answer(
     session: AsyncSession, user_id: int, day: date, check_id: str, passed: bool, now: datetime
 ) -> None:
     dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(CheckAnswer).values(
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = upsert(CHECK_ANSWERS).values(
         user_id=user_id, day=day, check_id=check_id, answer=passed, answered_at=now
     )
     await session.execute(
@@ -394,15 +416,16 @@ async def _record_check_answer(
     )  # fmt: skip
 
 
+_FLAG_ANSWERS_ON = select(RED_FLAG_ANSWERS.c.flag_id, RED_FLAG_ANSWERS.c.answer).where(
+    RED_FLAG_ANSWERS.c.user_id == bindparam("user_id"),
+    RED_FLAG_ANSWERS.c.day == bindparam("day"),
+    RED_FLAG_ANSWERS.c.screening.in_(DAY_SCREENINGS),
+)
+
+
 async def _flag_answers_on(session: AsyncSession, user_id: int, day: date) -> set[tuple[str, bool]]:
-    rows = await session.execute(
-        select(RedFlagAnswer.flag_id, RedFlagAnswer.answer).where(
-            RedFlagAnswer.user_id == user_id,
-            RedFlagAnswer.day == day,
-            RedFlagAnswer.screening.in_(DAY_SCREENINGS),
-        )
-    )
-    return {(flag, answer) for flag, answer in rows.all()}
+    rows = await _all(session, _FLAG_ANSWERS_ON, {"user_id": user_id, "day": day})
+    return {(flag, answer) for flag, answer in rows}
 
 
 async def flags_reported_on(session: AsyncSession, user_id: int, day: date) -> set[str]:
@@ -439,44 +462,46 @@ async def day_answers_of(
     session: AsyncSession, user_ids: Sequence[int], *, day: date | None = None
 ) -> dict[int, list[DayAnswers]]:
     """`day_answers` for several users at once (three queries whatever their number)."""
-    check_ins = select(CheckIn).where(CheckIn.user_id.in_(user_ids))
-    flags = (
-        select(RedFlagAnswer.user_id, RedFlagAnswer.day, RedFlagAnswer.flag_id)
-        .where(
-            RedFlagAnswer.user_id.in_(user_ids),
-            RedFlagAnswer.screening.in_(DAY_SCREENINGS),
-            RedFlagAnswer.answer.is_(True),
-        )
-        .order_by(RedFlagAnswer.id)
-    )
-    checks = (
-        select(CheckAnswer.user_id, CheckAnswer.day, CheckAnswer.check_id, CheckAnswer.answer)
-        .where(CheckAnswer.user_id.in_(user_ids))
-        .order_by(CheckAnswer.id)
-    )
-    if day is not None:
-        check_ins = check_ins.where(CheckIn.day == day)
-        flags = flags.where(RedFlagAnswer.day == day)
-        checks = checks.where(CheckAnswer.day == day)
+    check_ins, flags, checks = _DAY_ANSWERS[day is not None]
+    params: dict[str, Any] = {"user_ids": list(user_ids), "day": day}
     found: dict[tuple[int, date], DayAnswers] = {
-        (row.user_id, row.day): DayAnswers(
-            row.day, row.pain, row.cleared, adherence=row.adherence,
-            exercise_pain=row.exercise_pain, function=row.function_score, seen=row.seen,
-        )
-        for row in (await session.execute(check_ins)).scalars()
+        (user_id, on): DayAnswers(on, pain, cleared, adherence=adherence,
+                                  exercise_pain=exercise_pain, function=function, seen=seen)
+        for user_id, on, pain, cleared, adherence, exercise_pain, function, seen
+        in await _all(session, check_ins, params)
     }  # fmt: skip
-    for user_id, flag_day, flag in (await session.execute(flags)).all():
+    for user_id, flag_day, flag in await _all(session, flags, params):
         assert flag_day is not None, "a red flag after intake always has its day"
         current = found.get((user_id, flag_day), DayAnswers(flag_day))
         if flag not in current.red_flags:
             found[(user_id, flag_day)] = replace(current, red_flags=(*current.red_flags, flag))
-    for user_id, check_day, check_id, passed in (await session.execute(checks)).all():
+    for user_id, check_day, check_id, passed in await _all(session, checks, params):
         current = found.get((user_id, check_day), DayAnswers(check_day))
         found[(user_id, check_day)] = replace(current, checks=(*current.checks, (check_id, passed)))
     by_user: dict[int, list[DayAnswers]] = {}
     for user_id, answer_day in sorted(found):
         by_user.setdefault(user_id, []).append(found[(user_id, answer_day)])
     return by_user
+
+
+def _day_answer_queries(one_day: bool) -> tuple[Any, Any, Any]:
+    """The three queries of `day_answers_of`: check-ins, red flags said yes, check answers."""
+    users: Any = bindparam("user_ids", expanding=True)
+    c, f, a = CHECK_INS.c, RED_FLAG_ANSWERS.c, CHECK_ANSWERS.c
+    check_ins = select(c.user_id, c.day, c.pain, c.cleared, c.adherence, c.exercise_pain,
+                       c.function_score, c.seen).where(c.user_id.in_(users))  # fmt: skip
+    flags = (select(f.user_id, f.day, f.flag_id)
+             .where(f.user_id.in_(users), f.screening.in_(DAY_SCREENINGS), f.answer.is_(True))
+             .order_by(f.id))  # fmt: skip
+    checks = (select(a.user_id, a.day, a.check_id, a.answer).where(a.user_id.in_(users))
+              .order_by(a.id))  # fmt: skip
+    if one_day:
+        on: Any = bindparam("day")
+        return check_ins.where(c.day == on), flags.where(f.day == on), checks.where(a.day == on)
+    return check_ins, flags, checks
+
+
+_DAY_ANSWERS = {False: _day_answer_queries(False), True: _day_answer_queries(True)}
 
 
 async def answers_on(session: AsyncSession, user_id: int, day: date) -> DayAnswers:
@@ -488,15 +513,15 @@ async def answers_on(session: AsyncSession, user_id: int, day: date) -> DayAnswe
 # Check-ins ---------------------------------------------------------------------------------
 
 
+_LATEST_SENT = (select(*_CHECK_IN_RECORD)
+                .where(CHECK_INS.c.user_id == bindparam("user_id"), CHECK_INS.c.prompt_state == SENT)
+                .order_by(CHECK_INS.c.day.desc()).limit(1))  # fmt: skip
+
+
 async def latest_sent_check_in(session: AsyncSession, user_id: int) -> CheckInRecord | None:
     """The user's check-in of the latest date whose prompt was sent (None: no prompt yet)."""
-    row = await session.scalar(
-        select(CheckIn)
-        .where(CheckIn.user_id == user_id, CheckIn.prompt_state == SENT)
-        .order_by(CheckIn.day.desc())
-        .limit(1)
-    )
-    return None if row is None else _check_in_record(row)
+    row = await _first(session, _LATEST_SENT, {"user_id": user_id})
+    return None if row is None else CheckInRecord(*row)
 
 
 async def show_check_in(
@@ -505,18 +530,21 @@ async def show_check_in(
     """The check-in of `day`, its prompt shown now (asked for, e.g. with /today): created as sent
     when missing; a pending or sending one becomes sent, so the dispatcher will not send it
     again. Returns the check-in and whether it was created."""
-    row = await session.scalar(
-        select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.day == day)
-    )
-    created = row is None
+    row = await _check_in_of(session, user_id, day)
     if row is None:
-        row = CheckIn(user_id=user_id, day=day, prompt_state=SENT, cleared=False, seen=False,
-                      send_attempts=0, prompted_at=now)  # fmt: skip
-        session.add(row)
-    elif row.prompt_state in (PENDING, SENDING):
-        row.prompt_state = SENT
-    await session.flush()
-    return _check_in_record(row), created
+        await session.execute(insert(CHECK_INS).values(
+            user_id=user_id, day=day, prompt_state=SENT, cleared=False, seen=False,
+            send_attempts=0, prompted_at=now,
+        ))  # fmt: skip
+        created = await _check_in_of(session, user_id, day)
+        assert created is not None
+        return created, True
+    if row.prompt_state in (PENDING, SENDING):
+        await session.execute(
+            update(CHECK_INS).where(CHECK_INS.c.id == row.id).values(prompt_state=SENT)
+        )
+        row = replace(row, prompt_state=SENT)
+    return row, False
 
 
 async def recorded_escalations(session: AsyncSession, user_id: int) -> list[Escalation]:
@@ -565,19 +593,24 @@ async def escalation_log(session: AsyncSession, user_id: int) -> list[Escalation
 
 async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record a Telegram update id; False if it was recorded before (a redelivery)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(
-        insert(ProcessedUpdate)
-        .values(update_id=update_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(ProcessedUpdate.update_id)
-    )
+    statement = _FIRST_DELIVERY[session.get_bind().dialect.name == "postgresql"]
+    result = await session.execute(statement, {"update_id": update_id, "received_at": now})
     return result.first() is not None
 
 
+_FIRST_DELIVERY = {
+    postgres: upsert(PROCESSED_UPDATES)
+    .values(update_id=bindparam("update_id"), received_at=bindparam("received_at"))
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    .returning(PROCESSED_UPDATES.c.update_id)
+    for postgres, upsert in ((True, postgresql_insert), (False, sqlite_insert))
+}
+
+
 async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> None:
-    await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.received_at < cutoff))
+    await session.execute(
+        delete(PROCESSED_UPDATES).where(PROCESSED_UPDATES.c.received_at < cutoff)
+    )
 
 
 # Every table that holds rows about a user, with the column that names them. Export reads these
@@ -622,6 +655,14 @@ async def screenings_on(session: AsyncSession, user_id: int, day: date) -> set[s
     return (await screenings_of(session, [(user_id, day)])).get((user_id, day), set())
 
 
+_SCREENINGS_OF = select(
+    RED_FLAG_ANSWERS.c.user_id, RED_FLAG_ANSWERS.c.day, RED_FLAG_ANSWERS.c.screening
+).where(
+    RED_FLAG_ANSWERS.c.user_id.in_(bindparam("user_ids", expanding=True)),
+    RED_FLAG_ANSWERS.c.day.in_(bindparam("days", expanding=True)),
+).distinct()
+
+
 async def screenings_of(
     session: AsyncSession, days: Sequence[tuple[int, date]]
 ) -> dict[tuple[int, date], set[str]]:
@@ -629,16 +670,10 @@ async def screenings_of(
     wanted = set(days)
     if not wanted:
         return {}
-    rows = await session.execute(
-        select(RedFlagAnswer.user_id, RedFlagAnswer.day, RedFlagAnswer.screening)
-        .where(
-            RedFlagAnswer.user_id.in_({user for user, _ in days}),
-            RedFlagAnswer.day.in_({day for _, day in days}),
-        )
-        .distinct()
-    )
+    rows = await _all(session, _SCREENINGS_OF, {"user_ids": list({user for user, _ in days}),
+                                                "days": list({day for _, day in days})})  # fmt: skip
     found: dict[tuple[int, date], set[str]] = {}
-    for user_id, day, screening in rows.all():
+    for user_id, day, screening in rows:
         if day is not None and (user_id, day) in wanted:
             found.setdefault((user_id, day), set()).add(screening)
     return found
