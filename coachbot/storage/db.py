@@ -26,12 +26,23 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:
-    # Take the write lock when the transaction starts. SQLite's default (deferred) transaction
-    # upgrades from reading to writing at its first write, and when another connection has
-    # written meanwhile that upgrade fails at once with "database is locked", busy timeout or
-    # not. Update handlers and the dispatch job run concurrently, so every transaction begins
-    # IMMEDIATE and waits its turn instead.
+    # A writing transaction takes the write lock when it starts. SQLite's default (deferred)
+    # transaction upgrades from reading to writing at its first write, and when another
+    # connection has written meanwhile that upgrade fails at once with "database is locked",
+    # busy timeout or not. Update handlers and the dispatch job run concurrently, so every
+    # writing transaction begins IMMEDIATE and waits its turn instead.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(connection: Any) -> None:
+    # A reading transaction (the read engine's) reads its snapshot beside the writer (WAL).
+    connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    # The read engine's connections refuse writes: a write that slipped into a read would
+    # otherwise upgrade a deferred transaction and could meet "database is locked".
+    dbapi_connection.execute("PRAGMA query_only=ON")
 
 
 class InlineSQLite(aiosqlite.Connection):
@@ -87,8 +98,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine for `url`; for a SQLite file, its folder is created first."""
+def create_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
+    """An engine for `url`; for a SQLite file, its folder is created first. `read_only`: on
+    SQLite, transactions begin deferred on connections that refuse writes."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -100,7 +112,10 @@ def create_engine(url: str) -> AsyncEngine:
 
         engine = create_async_engine(url, async_creator=inline)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        if read_only:
+            event.listen(engine.sync_engine, "connect", _sqlite_query_only)
+        begin = _sqlite_begin_deferred if read_only else _sqlite_begin_immediate
+        event.listen(engine.sync_engine, "begin", begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
@@ -108,12 +123,12 @@ def create_engine(url: str) -> AsyncEngine:
 class Database:
     """One engine and its session factory; services open one transaction per use case.
 
-    SQLite has one writer at a time, and its busy timeout makes a waiting writer block a driver
-    thread for up to 5 s and then fail. So on SQLite this process runs its transactions one at a
-    time, in the order they were asked for, behind an asyncio lock: a burst of updates waits its
-    turn on the event loop instead of failing with "database is locked". (Transactions never
-    nest, so the lock cannot deadlock; other processes still meet the busy timeout.) PostgreSQL
-    runs them concurrently.
+    SQLite has one writer at a time, and its busy timeout makes a waiting writer block for up to
+    5 s and then fail. So on SQLite this process runs its writing transactions one at a time, in
+    the order they were asked for, behind an asyncio lock: a burst of updates waits its turn on
+    the event loop instead of failing with "database is locked". (Transactions never nest, so
+    the lock cannot deadlock; other processes still meet the busy timeout.) Reads take no turn.
+    PostgreSQL runs them all concurrently.
     """
 
     def __init__(self, url: str) -> None:
@@ -121,6 +136,8 @@ class Database:
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         serial = self.engine.dialect.name == "sqlite"
+        self._read_engine = create_engine(url, read_only=True) if serial else self.engine
+        self._readers = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self._turn: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if serial else contextlib.nullcontext()
         )
@@ -133,8 +150,9 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only (a use case's one write goes in `transaction`)."""
-        async with self._turn, self._sessions() as session, session.begin():
+        """A session for reads only (a use case's one write goes in `transaction`). It takes no
+        turn: on SQLite it reads a consistent snapshot beside the writer (WAL)."""
+        async with self._readers() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -145,3 +163,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._read_engine is not self.engine:
+            await self._read_engine.dispose()
