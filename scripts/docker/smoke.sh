@@ -9,8 +9,10 @@
 #
 # Settings (environment):
 #   DOCKER_BASE_IMAGE_SCRIPT  run when Docker is unusable or the base image is absent and cannot
-#                             be pulled (default ../shared/docker/base-image.sh; it installs
-#                             Debian's docker.io, starts dockerd, builds a local base image)
+#                             be pulled (default: shared/docker/base-image.sh beside this
+#                             checkout or beside one of its parent folders, else
+#                             /work/shared/docker/base-image.sh; it installs Debian's docker.io,
+#                             starts dockerd, builds a local base image)
 #   SMOKE_DOCKERFILE          the Dockerfile to build (default Dockerfile)
 #   SMOKE_IMAGE               the tag to build (default coachbot:smoke)
 #   SMOKE_HEALTH_TIMEOUT      seconds the bot has to become healthy (default 120)
@@ -19,7 +21,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BASE_SCRIPT=${DOCKER_BASE_IMAGE_SCRIPT:-../shared/docker/base-image.sh}
+find_base_script() {  # the project's shared folder sits beside the checkout (../shared)
+  local dir
+  dir=$(pwd)
+  while [ "$dir" != / ]; do
+    dir=$(dirname "$dir")
+    [ -f "$dir/shared/docker/base-image.sh" ] && { echo "$dir/shared/docker/base-image.sh"; return; }
+  done
+  echo /work/shared/docker/base-image.sh  # where this project's machines keep it
+}
+BASE_SCRIPT=${DOCKER_BASE_IMAGE_SCRIPT:-$(find_base_script)}
 DOCKERFILE=${SMOKE_DOCKERFILE:-Dockerfile}
 IMAGE=${SMOKE_IMAGE:-coachbot:smoke}
 HEALTH_TIMEOUT=${SMOKE_HEALTH_TIMEOUT:-120}
