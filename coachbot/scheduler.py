@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, Message
+from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -25,7 +25,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from coachbot.bot.render import send_reply
+from coachbot.bot.render import send_reply_lean
 from coachbot.clock import Clock
 from coachbot.services.checkin import PromptDecision
 from coachbot.services.container import Services
@@ -202,19 +202,19 @@ class Dispatcher:
             replies[:0] = [summary] if summary else []
         chat_id = prompt.user.chat_id
 
-        async def send(reply: Reply) -> Message:
-            return await send_reply(self._bot, chat_id, reply, self._services.media)
+        async def send(reply: Reply) -> int:  # the message id
+            return await send_reply_lean(self._bot, chat_id, reply, self._services.media)
 
         try:
             for reply in replies:
                 try:
-                    message = await send(reply)
+                    message_id = await send(reply)
                 except ChatMigrated as moved:  # Telegram gave the chat a new id: follow it
                     chat_id = moved.new_chat_id
                     async with self._services.db.connection() as connection:
                         await dispatch.move_chat(connection, prompt.user.id, chat_id)
                     log.info("user %s: chat moved; prompt resent there", prompt.user.id)
-                    message = await send(reply)
+                    message_id = await send(reply)
         except Forbidden:
             log.info("user %s blocked the bot; prompts stop", prompt.user.id)
             return (BLOCKED, prompt.check_in_id, prompt.user.id)
@@ -235,4 +235,4 @@ class Dispatcher:
             return (FAILED, prompt.check_in_id, 0)
         if decision.pause:
             return (SILENT, prompt.check_in_id, prompt.user.id)
-        return (SENT, prompt.check_in_id, message.message_id)
+        return (SENT, prompt.check_in_id, message_id)

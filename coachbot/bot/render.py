@@ -8,6 +8,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
 from telegram.constants import ParseMode
 
 from coachbot.bot.callbacks import encode
+from coachbot.bot.lean import markup_json, send_text
 from coachbot.services.media import MediaService
 from coachbot.services.replies import Keyboard, Reply
 
@@ -47,6 +48,16 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, media: MediaService |
         return await _send_animation(bot, chat_id, reply, media)
     return await bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML,
                                   reply_markup=keyboard(reply.buttons))  # fmt: skip
+
+
+async def send_reply_lean(bot: Bot, chat_id: int, reply: Reply,
+                          media: MediaService | None) -> int:  # fmt: skip
+    """`send_reply` for a sender that keeps only the new message's id (the dispatcher): a text
+    message goes through `lean.send_text` (no PTB objects built or parsed), same request, same
+    rate limiter and errors; an animation as `send_reply` (its file_id is read from the answer)."""
+    if reply.animation is not None and media is not None:
+        return (await _send_animation(bot, chat_id, reply, media)).message_id
+    return await send_text(bot, chat_id, reply.text, markup_json(reply.buttons))
 
 
 async def send_replies(bot: Bot, chat_id: int, replies: tuple[Reply, ...],
