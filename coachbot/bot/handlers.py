@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 
 from coachbot.bot.callbacks import decode
 from coachbot.bot.render import keyboard, send_replies
+from coachbot.bot.updates import Redelivered
 from coachbot.services import actions as a
 from coachbot.services.container import Services
 from coachbot.services.data_rights import Document
@@ -235,6 +236,8 @@ async def on_error(update: object, context: Context) -> None:
         update.effective_user.id if isinstance(update, Update) and update.effective_user else None
     )
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Redelivered):
+        return  # handled before (the gate logged it); its repeat was rolled back
     if isinstance(context.error, Forbidden) and user is not None:
         # They blocked the bot while it answered: their answer is already on record; only the
         # reply is lost. Not a fault of ours, so no traceback (the dispatcher does the same).

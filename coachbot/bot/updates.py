@@ -2,8 +2,10 @@
 no faster than a flood limit per user.
 
 - **Once.** Telegram redelivers an update (same `update_id`) when a webhook answer was lost;
-  the first delivery is recorded in `processed_updates` (kept 48 hours, Telegram keeps updates
-  24) and any later one is dropped before a handler sees it.
+  each update handled is recorded in `processed_updates` (kept 48 hours, Telegram keeps updates
+  24), in the same transaction as the action it caused (or after the handler when it wrote
+  nothing), and a later delivery is dropped before a handler sees it. Two deliveries racing on
+  two instances: the second's insert fails and its action is rolled back.
 - **Concurrently, in order per user.** PTB handles one update at a time by default, so one slow
   answer (a chart, a busy database) held every user's. Up to `max_concurrent` updates run at
   once; each user's own updates wait for the previous one (an answer is never applied before
@@ -21,8 +23,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
@@ -96,10 +100,22 @@ class UpdateGate(BaseUpdateProcessor):
         # Take the user's place in line before anything else awaits: asyncio locks are granted
         # in the order asked, so this user's updates run in the order they arrived.
         async with self._in_line(key):
-            if await self._first_delivery(update):
+            if not isinstance(update, Update):
                 await coroutine
-            else:
+                return
+            if await self._delivered_before(update.update_id):
+                self._redelivered(update.update_id)
                 _discard(coroutine)
+                return
+            # The record that this update was handled commits with the handler's own write
+            # (one transaction per action), or after the handler when it wrote nothing.
+            record = partial(self._record_delivery, update.update_id)
+            with self._db.first_write(record) as pending:
+                await coroutine
+            if pending.run is not None:
+                with contextlib.suppress(Redelivered):  # another instance handled it meanwhile
+                    async with self._db.transaction() as session:
+                        await record(session)
 
     @contextlib.asynccontextmanager
     async def _in_line(self, key: int | None) -> AsyncIterator[None]:
@@ -150,19 +166,30 @@ class UpdateGate(BaseUpdateProcessor):
         except TelegramError:
             log.warning("user %s: flood notice not delivered", key)
 
-    async def _first_delivery(self, update: object) -> bool:
-        if not isinstance(update, Update):
-            return True
+    async def _delivered_before(self, update_id: int) -> bool:
+        async with self._db.read() as session:
+            return await repo.delivered_before(session, update_id)
+
+    async def _record_delivery(self, update_id: int, session: AsyncSession) -> None:
+        """Record `update_id` as handled (in the action's transaction); an update id already
+        recorded (redelivered to another instance at the same time) undoes the action."""
         now = self._clock()
-        async with self._db.transaction() as session:
-            first = await repo.first_delivery(session, update.update_id, now)
-            if now - self._forgot_at >= FORGET_EVERY:
-                self._forgot_at = now
-                await repo.forget_updates_before(session, now - REMEMBER_UPDATES)
+        first = await repo.first_delivery(session, update_id, now)
+        if now - self._forgot_at >= FORGET_EVERY:
+            self._forgot_at = now
+            await repo.forget_updates_before(session, now - REMEMBER_UPDATES)
         if not first:
-            self.dropped_duplicates += 1
-            log.info("update %s: a redelivery, ignored", update.update_id)
-        return first
+            self._redelivered(update_id)
+            raise Redelivered(update_id)
+
+    def _redelivered(self, update_id: int) -> None:
+        self.dropped_duplicates += 1
+        log.info("update %s: a redelivery, ignored", update_id)
+
+
+class Redelivered(Exception):
+    """The update was already handled: the action's transaction is rolled back (the error
+    handler ignores this)."""
 
 
 def _discard(coroutine: Awaitable[Any]) -> None:

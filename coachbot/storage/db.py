@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,18 @@ def create_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+@dataclass
+class FirstWrite:
+    """Work the next writing transaction in this context does first, once (`run` is None once
+    done): the update gate's record of an update, so that a user's action and the record that
+    it was handled commit together."""
+
+    run: Callable[[AsyncSession], Awaitable[None]] | None
+
+
+_first_write: ContextVar[FirstWrite | None] = ContextVar("first_write", default=None)
+
+
 class Database:
     """One engine and its session factory; services open one transaction per use case.
 
@@ -146,7 +160,22 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed on success and rolled back on any error."""
         async with self._turn, self._sessions() as session, session.begin():
+            first = _first_write.get()
+            if first is not None and first.run is not None:
+                run, first.run = first.run, None
+                await run(session)
             yield session
+
+    @contextlib.contextmanager
+    def first_write(self, run: Callable[[AsyncSession], Awaitable[None]]) -> Iterator[FirstWrite]:
+        """Within this block, the first writing transaction runs `run` before its own work; the
+        FirstWrite's `run` is None afterwards if one did."""
+        pending = FirstWrite(run)
+        token = _first_write.set(pending)
+        try:
+            yield pending
+        finally:
+            _first_write.reset(token)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -591,6 +591,15 @@ async def escalation_log(session: AsyncSession, user_id: int) -> list[Escalation
     return [EscalationRecord(*row) for row in rows.all()]
 
 
+_DELIVERED_BEFORE = select(PROCESSED_UPDATES.c.update_id).where(
+    PROCESSED_UPDATES.c.update_id == bindparam("update_id")
+)
+
+
+async def delivered_before(session: AsyncSession, update_id: int) -> bool:
+    return (await session.execute(_DELIVERED_BEFORE, {"update_id": update_id})).first() is not None
+
+
 async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record a Telegram update id; False if it was recorded before (a redelivery)."""
     statement = _FIRST_DELIVERY[session.get_bind().dialect.name == "postgresql"]

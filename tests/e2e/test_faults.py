@@ -4,6 +4,7 @@ prompt every day, with no duplicate (crashes are in test_crash.py: at most one p
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,14 +18,15 @@ from coachbot.clock import FakeClock
 from coachbot.sandbox.emulator import DROP_CONNECTION, BotApiEmulator
 from coachbot.scheduler import DispatchConfig, Dispatcher
 from coachbot.services.container import create_services
+from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
-from coachbot.storage.models import CheckIn, Escalation, RedFlagAnswer
+from coachbot.storage.models import CheckIn, Escalation, RedFlagAnswer, User
 from coachbot.testing import BotEvent, EmulatorClient
 
 from ..conftest import ON_POSTGRES
 from ..factories import ENROLLED, add_enrolled_users
 from .conftest import TOKEN
-from .flows import flag_number
+from .flows import flag_number, rows
 
 pytestmark = pytest.mark.e2e
 DAY1 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 08:00 in London, the users' reminder time
@@ -194,6 +196,33 @@ async def test_a_redelivered_update_is_handled_once(
     await person.wait_for(lambda e: seen.append(e.text) or "What I can do" in e.text)
     assert len(seen) == 1
     assert bot.update_processor.dropped_duplicates == 1  # type: ignore[attr-defined]
+
+
+async def test_a_redelivery_racing_on_another_instance_is_rolled_back(
+    bot: AnyApplication, emulator: BotApiEmulator, client: EmulatorClient, database_url: str,
+    clock: FakeClock, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The record that an update was handled commits with the action: when another instance
+    recorded the same update between this one's check and its write, the action is undone."""
+    emulator.open_private_chats([4310])
+    other = Database(database_url)  # the other instance
+    async with other.transaction() as session:
+        await repo.first_delivery(session, 900_010, clock())
+    await other.dispose()
+
+    async def checked_before_the_other_instance_wrote(_update_id: int) -> bool:
+        return False
+
+    gate = bot.update_processor
+    gate._delivered_before = checked_before_the_other_instance_wrote  # type: ignore[attr-defined]
+    for update_id, text in [(900_010, "/start"), (900_011, "/help")]:
+        await bot.update_queue.put(Update.de_json(a_message(update_id, 4310, text), bot.bot))
+    seen: list[str] = []
+    await client.user(4310).wait_for(lambda e: seen.append(e.text) or "What I can do" in e.text)
+    assert len(seen) == 1  # /start was not answered ...
+    assert await rows(database_url, select(User.id)) == []  # ... and its new user rolled back
+    assert gate.dropped_duplicates == 1  # type: ignore[attr-defined]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_a_button_pressed_again_is_caught_by_its_domain_key(
