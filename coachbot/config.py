@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     dispatch_concurrency: int = Field(default=4, ge=1, le=16)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
-    dispatch_max_unrecorded: int = Field(default=1, ge=1, le=64)
+    # Prompts sent but not yet committed, at most: a crash can make Telegram deliver that many
+    # twice. 3 keeps Telegram's 30 a second over round trips up to about 100 ms.
+    dispatch_max_unrecorded: int = Field(default=3, ge=1, le=64)
 
     @field_validator("telegram_bot_token")
     @classmethod

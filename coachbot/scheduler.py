@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -43,9 +44,13 @@ class DispatchConfig:
     take_batch: int = 100  # prompts taken for sending per transaction
     concurrency: int = 4  # prompts in flight at once (httpx slows down past about 8)
     # Prompts sent but not yet on record, at most: what a crash at the worst moment can make
-    # Telegram deliver twice. 1 (the default) gives "at most one duplicate per kill", at the
-    # price of one send at a time; 8 reaches Telegram's 30 a second despite its round trip.
-    max_unrecorded: int = 1
+    # Telegram deliver twice, so "at most 3 duplicates per kill" by default. 1 sends one prompt
+    # at a time (about 19 a second over a 50 ms round trip); 2 just reaches Telegram's 30 a
+    # second at 50 ms, 3 up to about 100 ms (measured: benchmarks.dispatch --rate-limited
+    # --latency-ms 50 or 100).
+    max_unrecorded: int = 3
+    # Results of sends wait at most this long (seconds) to be committed together with others.
+    record_within: float = 0.1
     lease: timedelta = timedelta(minutes=2)  # a prompt left "sending" this long is taken again
     max_lateness: timedelta = timedelta(hours=3)  # older missed prompts are skipped, not sent
     # Network failures, 5xx and repeated 429s: retried after 30 s, 1, 2, 4... minutes (at most
@@ -132,13 +137,20 @@ class Dispatcher:
         queue = iter(zip(prompts, decisions, strict=True))
         done: asyncio.Queue[_Result | None] = asyncio.Queue()
         unrecorded = asyncio.Semaphore(self.config.max_unrecorded)
+        sending = 0  # sends started whose result is not in `done` yet
 
         async def worker() -> None:
+            nonlocal sending
             for prompt, decision in queue:
                 await unrecorded.acquire()  # released once this prompt's result is committed
-                await done.put(await self._send(prompt, decision))
+                sending += 1
+                try:
+                    result = await self._send(prompt, decision)
+                finally:
+                    sending -= 1
+                await done.put(result)
 
-        recorder = asyncio.create_task(self._record(done, unrecorded, report))
+        recorder = asyncio.create_task(self._record(done, unrecorded, lambda: sending, report))
         try:
             await asyncio.gather(*(worker() for _ in range(self.config.concurrency)))
         finally:
@@ -147,15 +159,30 @@ class Dispatcher:
 
     async def _record(
         self, done: asyncio.Queue[_Result | None], unrecorded: asyncio.Semaphore,
-        report: TickReport,
+        sending: Callable[[], int], report: TickReport,
     ) -> None:  # fmt: skip
-        """Commit results as they come, several to a transaction when several are ready."""
+        """Commit results in batches, one transaction each. A batch is committed as soon as no
+        send is in flight (nothing more is coming), or the `max_unrecorded` budget is all used
+        (no send can start before a commit), or `record_within` seconds after its first result:
+        fewer, bigger commits when sends are quick, no wait when they are not."""
+        loop = asyncio.get_running_loop()
+        budget = self.config.max_unrecorded
         finished = False
         while not finished:
             batch = [await done.get()]
-            while not done.empty():
-                batch.append(done.get_nowait())
-            finished = None in batch
+            deadline = loop.time() + self.config.record_within
+            while True:
+                while not done.empty():
+                    batch.append(done.get_nowait())
+                finished = None in batch
+                in_flight = sending()
+                if finished or not in_flight or len(batch) + in_flight >= budget:
+                    break
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        batch.append(await done.get())
+                except TimeoutError:
+                    break
             results = [result for result in batch if result is not None]
             if results:
                 try:
