@@ -12,6 +12,9 @@ Figures:
 - bare_send_msgs_per_s: plain `bot.send_message` calls of the same prompt (text and buttons) to
   the same emulator with the same number in flight: the ceiling the pipeline is measured
   against, and the ratio of the two;
+- bare_lean_send_msgs_per_s: the same with the dispatcher's lean sends (coachbot/bot/lean.py,
+  no PTB objects), and pipeline_vs_bare_lean: what claiming, deciding and recording cost beside
+  the sends themselves;
 - peak_rss_mb: this process's peak resident memory with all N users enrolled;
 - max_loop_stall_ms: the longest the event loop went without running a 5 ms heartbeat during
   the tick.
@@ -38,6 +41,7 @@ from sqlalchemy import select
 from telegram.constants import ParseMode
 
 from coachbot.bot.app import build_application
+from coachbot.bot.lean import markup_json, send_text
 from coachbot.bot.render import keyboard
 from coachbot.clock import FakeClock
 from coachbot.scheduler import DispatchConfig, Dispatcher
@@ -95,11 +99,15 @@ async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int,
                            "limit_msgs_per_s": TELEGRAM_RATE,
                            "too_many_requests": stats["too_many_requests"]}  # fmt: skip
             else:
-                bare = await bare_sends(application.bot, ids, concurrency, await a_prompt(services))
+                prompt = await a_prompt(services)
+                bare = await bare_sends(application.bot, ids, concurrency, prompt)
+                lean = await bare_sends(application.bot, ids, concurrency, prompt, lean=True)
                 pipeline = report.sent / elapsed
                 result |= {"mode": "no_rate_limit", "pipeline_msgs_per_s": round(pipeline, 1),
                            "bare_send_msgs_per_s": round(bare, 1),
-                           "pipeline_vs_bare": round(pipeline / bare, 3)}  # fmt: skip
+                           "pipeline_vs_bare": round(pipeline / bare, 3),
+                           "bare_lean_send_msgs_per_s": round(lean, 1),
+                           "pipeline_vs_bare_lean": round(pipeline / lean, 3)}  # fmt: skip
             result["peak_rss_mb"] = round(
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
             )
@@ -116,20 +124,24 @@ async def a_prompt(services: Any) -> Reply:
     async with services.db.transaction() as session:
         first = await session.scalar(select(CheckIn.id).limit(1))
         (due,) = await dispatch.load_prompts(session, [first])
-    reply = (await services.checkin.decide(due)).reply
+    reply: Reply | None = (await services.checkin.decide(due)).reply
     assert reply is not None
     return reply
 
 
-async def bare_sends(bot: Any, ids: range, concurrency: int, prompt: Reply) -> float:
+async def bare_sends(bot: Any, ids: range, concurrency: int, prompt: Reply,
+                     lean: bool = False) -> float:  # fmt: skip
     """The ceiling: the same messages (text and buttons), `concurrency` in flight, nothing else:
-    no claim, no rendering, no recording."""
+    no claim, no rendering, no recording. `lean`: through `lean.send_text`, as the dispatcher."""
     queue = iter(ids)
 
     async def worker() -> None:
         for chat_id in queue:
-            await bot.send_message(chat_id, prompt.text, parse_mode=ParseMode.HTML,
-                                   reply_markup=keyboard(prompt.buttons))  # fmt: skip
+            if lean:
+                await send_text(bot, chat_id, prompt.text, markup_json(prompt.buttons))
+            else:
+                await bot.send_message(chat_id, prompt.text, parse_mode=ParseMode.HTML,
+                                       reply_markup=keyboard(prompt.buttons))  # fmt: skip
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
