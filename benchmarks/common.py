@@ -1,9 +1,10 @@
-"""What the benchmarks share: the emulator in its own process, an event-loop stall meter, the CPU
-time of a process and percentiles."""
+"""What the benchmarks share: the emulator in its own process, a cheap HTTP client for it, an
+event-loop stall meter, the CPU time of a process and percentiles."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import statistics
@@ -12,6 +13,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -42,6 +45,58 @@ class LoopMonitor:
     def __exit__(self, *_: object) -> None:
         assert self._task is not None
         self._task.cancel()
+
+
+class RawHttp:
+    """A minimal HTTP/1.1 keep-alive JSON client for the local emulator, for load generators that
+    share the cores with the bot: about 0.1 ms of CPU a request where httpx takes 1.7 (measured
+    on this machine against the emulator). Content-Length bodies only (what the emulator sends);
+    a connection is reused once its answer was read whole, closed otherwise."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None, url
+        self.host, self.port = parts.hostname, parts.port
+        self.requests = 0
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def get(self, path: str, **query: Any) -> Any:
+        return await self.request("GET", f"{path}?{urlencode(query)}" if query else path)
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        return await self.request("POST", path, body)
+
+    async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The JSON answer; AssertionError unless the status is 200."""
+        payload = b"" if body is None else json.dumps(body).encode()
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        if self._idle:
+            connection = self._idle.pop()
+        else:
+            connection = await asyncio.open_connection(self.host, self.port)
+        reader, writer = connection
+        self.requests += 1
+        try:
+            writer.write(head.encode() + b"\r\n" + payload)
+            status_line, *headers = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+            length = next(int(line.split(b":", 1)[1]) for line in headers
+                          if line.lower().startswith(b"content-length:"))  # fmt: skip
+            answer = await reader.readexactly(length)
+        except BaseException:
+            writer.close()
+            raise
+        self._idle.append(connection)
+        status = int(status_line.split()[1])
+        if status != 200:
+            raise AssertionError(f"{method} {path} -> {status}: {answer.decode(errors='replace')}")
+        return json.loads(answer)
+
+    async def aclose(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
 
 
 def start_emulator(rate_limited: bool) -> tuple[subprocess.Popen[str], str]:
