@@ -214,8 +214,15 @@ def begin(facts: IntakeFacts, intake_red_flags: Sequence[str], catalogue: Catalo
     return replace(course, worsening_streak=1 if _worse(course, facts.baseline_pain) else 0)
 
 
-def advance(course: Course, day: int, entry: DayInput, catalogue: Catalogue) -> Course:
-    """Apply day `day`'s answers at the end of that day; the result decides day `day + 1`."""
+def advance(course: Course, day: int, entry: DayInput, catalogue: Catalogue, *,
+            day_open: bool = False) -> Course:  # fmt: skip
+    """Apply day `day`'s answers at the end of that day; the result decides day `day + 1`.
+
+    `day_open`: the day is still going on (the bot applies each answer as it comes). Until the
+    day's rating is given, only what is decided at once runs (clearance, seen, red flags, the
+    session with rule 11); the rules judged at the end of the day (9 silence, 4 no improvement,
+    7 progression and completion) wait for the rating or for the day to end, so that a "Done"
+    tapped before the pain question cannot pause, escalate or move the course on early."""
     if day <= course.day:
         raise ValueError(f"day {day} is not after day {course.day}, the last applied")
     prescribed = plan_for(course, day, catalogue)  # the plan that was sent before the answers
@@ -233,12 +240,18 @@ def advance(course: Course, day: int, entry: DayInput, catalogue: Catalogue) -> 
         return course
     if entry.session is not None:
         course = _session(course, day, entry, top_load(prescribed))
-    course = _silence(course, day) if entry.pain is None else _rating(course, day, entry.pain)
+    waiting = day_open and entry.pain is None  # the end-of-day rules wait for the rating
+    if entry.pain is not None:
+        course = _rating(course, day, entry.pain)
+    elif not waiting:
+        course = _silence(course, day)
     if entry.checks:
         answers = tuple((day, check, passed) for check, passed in entry.checks)
         course = replace(course, check_answers=course.check_answers + answers)
     if entry.function is not None:
         course = replace(course, function=(day, entry.function))
+    if waiting:
+        return course
     course = _no_improvement(course, day)
     return _progression(course, day)
 
@@ -248,11 +261,14 @@ def replay(
     intake_red_flags: Sequence[str],
     days: Sequence[tuple[int, DayInput]],
     catalogue: Catalogue,
+    *,
+    open_day: int | None = None,
 ) -> Course:
-    """The course after day 0 and every (day, input) given, in day order."""
+    """The course after day 0 and every (day, input) given, in day order (`open_day`: the
+    day still going on, see `advance`)."""
     course = begin(facts, intake_red_flags, catalogue)
     for day, entry in days:
-        course = advance(course, day, entry, catalogue)
+        course = advance(course, day, entry, catalogue, day_open=day == open_day)
     return course
 
 

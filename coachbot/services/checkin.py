@@ -211,7 +211,8 @@ class CheckInService:
                                           through=number - 1)  # fmt: skip
         today = next((x for x in answers if x.day == due.day), DayAnswers(due.day))
         catalogue = self._course.catalogue
-        after = advance(before, number, day_input(today), catalogue)
+        after = advance(before, number, day_input(today), catalogue,
+                        day_open=self._course.still_going(user, due.day))  # fmt: skip
         return DayView(check_in=due.check_in_id, number=number, user=user, before=before,
                        after=after, answers=today, screened=frozenset(screened),
                        plan=self._plan(before, number), asks=asks_for(before, number, catalogue),
@@ -405,7 +406,8 @@ class CheckInService:
         screening = answers.get("screening")
         screened = view.screened | {screening} if isinstance(screening, str) else view.screened
         catalogue = self._course.catalogue
-        after = advance(view.before, view.number, day_input(today), catalogue)
+        after = advance(view.before, view.number, day_input(today), catalogue,
+                        day_open=self._course.still_going(view.user, today.day))  # fmt: skip
         return replace(view, after=after, answers=today, screened=screened,
                        rescreen=rescreen(after, view.number, catalogue))  # fmt: skip
 

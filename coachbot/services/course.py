@@ -10,7 +10,7 @@ escalation with the answer that caused it, and the user's current phase and stat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -140,6 +140,12 @@ class CourseService:
                 raise NotEnrolled(telegram_user_id)
             return await self.replay(session, user, enrolment_date(user))
 
+    def still_going(self, user: UserRecord, day: date) -> bool:
+        """Whether local date `day` has not ended yet in the user's zone (its end-of-day rules
+        wait for its rating: `advance(day_open=...)`)."""
+        zone = ZoneInfo(user.timezone) if user.timezone else UTC
+        return day >= self._clock().astimezone(zone).date()
+
     async def today(self, telegram_user_id: int) -> tuple[UserRecord, int, Course]:
         """The user, today's program day in their zone, and the course after today's answers
         (the days before without answers count as silence, as the daily prompt counts them)."""
@@ -152,7 +158,9 @@ class CourseService:
             intake = await repo.red_flag_answers(session, user.id, "intake")
             answers = [x for x in await repo.day_answers(session, user.id)
                        if (x.day - start).days <= number]  # fmt: skip
-        return user, number, self.course_from(user, start, intake, answers, through=number - 1)
+        course = self.course_from(user, start, intake, answers, through=number - 1,
+                                  open_day=number)  # fmt: skip
+        return user, number, course
 
     @property
     def catalogue(self) -> Catalogue:
@@ -173,10 +181,11 @@ class CourseService:
 
     def course_from(
         self, user: UserRecord, start: date, intake: list[tuple[str, bool]],
-        day_answers: list[repo.DayAnswers], *, through: int = 0,
+        day_answers: list[repo.DayAnswers], *, through: int = 0, open_day: int | None = None,
     ) -> Course:  # fmt: skip
         """The course these answers make (day 0 is `start`), through the rules, up to the last
-        answered day or `through`, whichever is later (days with no answer are silence)."""
+        answered day or `through`, whichever is later (days with no answer are silence);
+        `open_day`: the program day still going on (see `advance`)."""
         answers = {(a.day - start).days: a for a in day_answers}
         # Red flags reported later on the enrolment day itself (/symptom) join day 0's.
         later_on_day_0 = answers.pop(0, None)
@@ -187,7 +196,7 @@ class CourseService:
         days = [
             (n, day_input(answers[n]) if n in answers else DayInput()) for n in range(1, last + 1)
         ]
-        return replay(facts_of(user), intake_flags, days, self.catalogue)
+        return replay(facts_of(user), intake_flags, days, self.catalogue, open_day=open_day)
 
     async def _record(
         self,
@@ -198,9 +207,11 @@ class CourseService:
         start: date,
     ) -> DayOutcome:
         now = self._clock()
-        todays = [e for e in course.escalations if e.day == program_day]
-        known = await repo.recorded_escalations(session, user.id) if todays else []
-        new = [e for e in todays if e not in known]
+        # Every escalation not on record yet, not only today's: one decided at the end of an
+        # earlier day (its rating never came, or nothing was answered that day) is recorded and
+        # told now rather than never.
+        known = await repo.recorded_escalations(session, user.id) if course.escalations else []
+        new = [e for e in course.escalations if e not in known]
         for escalation in new:
             await repo.record_escalation(
                 session, user.id, escalation, cause=_cause(escalation, course, program_day), now=now

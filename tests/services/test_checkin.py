@@ -287,6 +287,48 @@ class TestRules:
         assert "none of the warning signs" in none.replies[0].text
 
 
+class TestTheEndOfTheDay:
+    """Each tap is applied as it comes, but the rules judged at the end of a day (silence, no
+    improvement, progression) wait for its rating, and what an ended day decided is told at the
+    next tap, not never."""
+
+    async def test_back_after_a_silent_week_done_does_not_pause(
+        self, enrolled: Services, clock: FakeClock
+    ) -> None:
+        """Rated on day 1, silent days 2-7: on day 8 "Done" and the exercise pain say nothing
+        of a pause, and the rating keeps the course active."""
+        await check_in(enrolled, clock, 1, pain=2)
+        reply = await prompt(enrolled, clock, 8)
+        said: list[str] = []
+        for action_type, fields in ((a.Did, {"session": a.Session.DONE}),
+                                    (a.ExercisePain, {"pain": 1}), (a.RestPain, {"pain": 2})):  # fmt: skip
+            out = await press(enrolled, reply, action_type, **fields)
+            reply = out.edit or reply
+            said += [r.text for r in out.replies]
+        assert not [text for text in said if "paused" in text]
+        assert (await user(enrolled)).status == Status.ACTIVE.value
+
+    async def test_no_improvement_decided_at_the_end_of_a_day_is_told_the_next_day(
+        self, enrolled: Services, clock: FakeClock
+    ) -> None:
+        """Rest pain 4 (the baseline) on days 1-6; on day 7 only "Done": nothing is decided
+        while day 7 goes on; at its end rule 4 escalates (no improvement, no downward trend),
+        and day 8's first tap tells it, once."""
+        for day in range(1, 7):
+            await check_in(enrolled, clock, day, pain=4)
+        reply = await prompt(enrolled, clock, 7)
+        out = await press(enrolled, reply, a.Did, session=a.Session.DONE)
+        assert not [r for r in out.replies if "not improved" in r.text]
+        reply = await prompt(enrolled, clock, 8)
+        out = await press(enrolled, reply, a.Did, session=a.Session.DONE)
+        assert [r for r in out.replies if "not improved" in r.text]
+        out = await press(enrolled, out.edit or reply, a.ExercisePain, pain=1)
+        assert not [r for r in out.replies if "not improved" in r.text]
+        async with enrolled.db.read() as session:
+            recorded = await repo.recorded_escalations(session, (await user(enrolled)).id)
+        assert [(e.reason, e.day) for e in recorded] == [("no_improvement", 7)]
+
+
 class TestPrompts:
     async def test_a_week_of_silence_pauses_and_a_completed_course_sends_nothing(
         self, enrolled: Services, clock: FakeClock

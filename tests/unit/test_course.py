@@ -854,3 +854,54 @@ class TestTheNumbersBehindAnEscalation:
     def test_the_why_does_not_change_what_an_escalation_is(self) -> None:
         escalation = course(facts(baseline_pain=3), [5, 5, 5]).escalations[-1]
         assert escalation == Escalation(Level.ROUTINE, "worsening", 3)
+
+
+class TestADayStillGoingOn:
+    """The bot applies each answer as it comes (`advance(day_open=True)`): until the day's
+    rating is given, the rules judged at the end of the day wait; with it, they all run."""
+
+    @staticmethod
+    def on_day(c: Course, entry: DayInput, *, day_open: bool) -> Course:
+        return advance(c, c.day + 1, entry, CATALOGUE, day_open=day_open)
+
+    @pytest.mark.parametrize(("day_open", "paused"), [(True, False), (False, True)])
+    def test_coming_back_after_a_silent_week_is_not_a_pause(
+        self, day_open: bool, paused: bool
+    ) -> None:
+        """Rated day 1, silent days 2-7: "Done" on day 8, before the pain question, does not
+        pause the course (at the end of day 8 with no rating it would)."""
+        c = self.on_day(course(STRAIN, [4] + [None] * 6), DayInput(session="done",
+                        exercise_pain=1), day_open=day_open)  # fmt: skip
+        assert (c.status is Status.PAUSED) is paused
+
+    @pytest.mark.parametrize(("day_open", "escalated"), [(True, False), (False, True)])
+    def test_no_improvement_waits_for_the_days_rating(
+        self, day_open: bool, escalated: bool
+    ) -> None:
+        """Baseline 6, ratings of 6 on days 1-6: a session answered on day 7 with no rating
+        yet decides nothing (rule 4 is judged on day 7 once its rating is in, or at its end)."""
+        c = self.on_day(course(facts(baseline_pain=6), [6] * 6),
+                        DayInput(session="done", exercise_pain=1), day_open=day_open)  # fmt: skip
+        assert escalated_for(c, "no_improvement") is escalated
+
+    def test_with_the_rating_the_end_of_day_rules_run(self) -> None:
+        """The same day 7 with its rating given: rule 4 escalates while the day is going on."""
+        c = self.on_day(course(facts(baseline_pain=6), [6] * 6),
+                        DayInput(pain=6, session="done", exercise_pain=1), day_open=True)  # fmt: skip
+        assert escalated_for(c, "no_improvement")
+
+    @pytest.mark.parametrize(("day_open", "moved"), [(True, False), (False, True)])
+    def test_progression_waits_for_the_days_rating(self, day_open: bool, moved: bool) -> None:
+        """Protect, a fresh grade 2 strain (group slow, onset on day 0) rated 1 on day 2: on
+        day 3 (onset 3 days ago) a session alone does not move the course on while the day goes
+        on (day 2's rating would allow it at the day's end)."""
+        fresh = facts(onset_days_ago=0, grade=2)
+        assert course(fresh, [4, 1]).phase == "protect"
+        c = self.on_day(course(fresh, [4, 1]), DayInput(session="done", exercise_pain=1),
+                        day_open=day_open)  # fmt: skip
+        assert (c.phase == "isometric") is moved
+
+    def test_red_flags_and_a_too_much_session_do_not_wait(self) -> None:
+        """What is decided at once still is: a red flag escalates before the rating."""
+        c = self.on_day(course(STRAIN, [4]), DayInput(red_flags=(URGENT_FLAG,)), day_open=True)
+        assert c.status is Status.ESCALATED
