@@ -5,7 +5,8 @@ user. The database holds the schedule (coachbot/storage/dispatch.py), so a resta
 Sending goes through the bot's AIORateLimiter (about 30 messages a second overall) with at most
 `concurrency` requests in flight; Telegram's "retry after" answers are retried by the limiter,
 network failures are put back for the next tick, and a user who blocked the bot is marked so and
-no longer prompted.
+no longer prompted. Text prompts go out as lean sends (coachbot/bot/lean.py: the same request and
+rate limiter, without PTB's objects), since only their message id is kept.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class Dispatcher:
             await self._send_all(prompts, report)
 
     async def _send_all(self, prompts: list[DuePrompt], report: TickReport) -> None:
-        """`concurrency` workers send; one recorder commits what they did as it happens.
+        """`concurrency` workers send; one recorder commits what they did, in batches.
 
         A send starts only while fewer than `max_unrecorded` sent prompts wait for their commit,
         so a crash can make Telegram deliver at most that many prompts twice, whatever the
