@@ -236,14 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _serve_until_signalled(emulator: BotApiEmulator) -> None:
+async def until_signalled() -> None:
+    """Return on SIGINT or SIGTERM (Ctrl-C, `docker stop`): for servers run from a command."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def _serve_until_signalled(emulator: BotApiEmulator) -> None:
     await emulator.start()
     print(emulator.url, flush=True)
     try:
-        await stop.wait()
+        await until_signalled()
     finally:
         await emulator.stop()

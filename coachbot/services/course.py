@@ -140,11 +140,15 @@ class CourseService:
                 raise NotEnrolled(telegram_user_id)
             return await self.replay(session, user, enrolment_date(user))
 
+    def _local_date(self, user: UserRecord) -> date:
+        """Today in the user's zone."""
+        zone = ZoneInfo(user.timezone) if user.timezone else UTC
+        return self._clock().astimezone(zone).date()
+
     def still_going(self, user: UserRecord, day: date) -> bool:
         """Whether local date `day` has not ended yet in the user's zone (its end-of-day rules
         wait for its rating: `advance(day_open=...)`)."""
-        zone = ZoneInfo(user.timezone) if user.timezone else UTC
-        return day >= self._clock().astimezone(zone).date()
+        return day >= self._local_date(user)
 
     async def today(self, telegram_user_id: int) -> tuple[UserRecord, int, Course]:
         """The user, today's program day in their zone, and the course after today's answers
@@ -154,7 +158,7 @@ class CourseService:
             if user is None or user.enrolled_at is None or user.timezone is None:
                 raise NotEnrolled(telegram_user_id)
             start = enrolment_date(user)
-            number = (self._clock().astimezone(ZoneInfo(user.timezone)).date() - start).days
+            number = (self._local_date(user) - start).days
             intake = await repo.red_flag_answers(session, user.id, "intake")
             answers = [x for x in await repo.day_answers(session, user.id)
                        if (x.day - start).days <= number]  # fmt: skip
@@ -214,7 +218,7 @@ class CourseService:
         new = [e for e in course.escalations if e not in known]
         for escalation in new:
             await repo.record_escalation(
-                session, user.id, escalation, cause=_cause(escalation, course, program_day), now=now
+                session, user.id, escalation, cause=_cause(escalation, course), now=now
             )
         changes = tuple(t for t in course.transitions if t.day == program_day)
         if program_day == 0:  # a /symptom on the enrolment day: day 0's intake is on record
@@ -249,10 +253,11 @@ class CourseService:
         )
 
 
-def _cause(escalation: Escalation, course: Course, day: int) -> str:
+def _cause(escalation: Escalation, course: Course) -> str:
     """The answer behind an escalation, in words the course log can show."""
     if escalation.why:
         return escalation.why
+    day = escalation.day
     rating = next((pain for d, pain in course.ratings if d == day), None)
     if escalation.reason in (NO_IMPROVEMENT, WORSENING, RECURRENT_FLARE, SEVERE_PAIN):
         return f"pain {rating} on day {day}"

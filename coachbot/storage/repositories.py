@@ -116,10 +116,6 @@ def user_of(row: Sequence[Any]) -> UserRecord:
     return UserRecord(*row)
 
 
-def _record(row: User) -> UserRecord:
-    return UserRecord(**{name: getattr(row, name) for name in _USER_FIELDS})
-
-
 _GET_USER = select(*USER_COLUMNS).where(USERS.c.telegram_user_id == bindparam("telegram_user_id"))
 
 
@@ -131,17 +127,11 @@ async def get_user(session: AsyncSession, telegram_user_id: int) -> UserRecord |
 async def create_user(
     session: AsyncSession, telegram_user_id: int, chat_id: int, *, step: str, now: datetime
 ) -> UserRecord:
-    row = User(
-        telegram_user_id=telegram_user_id,
-        chat_id=chat_id,
-        status="enrolling",
-        enrolment_step=step,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    await session.flush()
-    return _record(row)
+    row = await _first(session, insert(USERS).values(
+        telegram_user_id=telegram_user_id, chat_id=chat_id, status="enrolling",
+        enrolment_step=step, created_at=now, updated_at=now,
+    ).returning(*USER_COLUMNS), {})  # fmt: skip
+    return user_of(row)
 
 
 async def update_user(session: AsyncSession, user_id: int, now: datetime, **values: Any) -> None:
@@ -532,13 +522,11 @@ async def show_check_in(
     again. Returns the check-in and whether it was created."""
     row = await _check_in_of(session, user_id, day)
     if row is None:
-        await session.execute(insert(CHECK_INS).values(
+        created = await _first(session, insert(CHECK_INS).values(
             user_id=user_id, day=day, prompt_state=SENT, cleared=False, seen=False,
             send_attempts=0, prompted_at=now,
-        ))  # fmt: skip
-        created = await _check_in_of(session, user_id, day)
-        assert created is not None
-        return created, True
+        ).returning(*_CHECK_IN_RECORD), {})  # fmt: skip
+        return CheckInRecord(*created), True
     if row.prompt_state in (PENDING, SENDING):
         await session.execute(
             update(CHECK_INS).where(CHECK_INS.c.id == row.id).values(prompt_state=SENT)
@@ -597,7 +585,7 @@ _DELIVERED_BEFORE = select(PROCESSED_UPDATES.c.update_id).where(
 
 
 async def delivered_before(session: AsyncSession, update_id: int) -> bool:
-    return (await session.execute(_DELIVERED_BEFORE, {"update_id": update_id})).first() is not None
+    return await _first(session, _DELIVERED_BEFORE, {"update_id": update_id}) is not None
 
 
 async def first_delivery(session: AsyncSession, update_id: int, now: datetime) -> bool:
