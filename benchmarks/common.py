@@ -110,7 +110,18 @@ def start_emulator(rate_limited: bool) -> tuple[subprocess.Popen[str], str]:
 
 async def due_users(database_url: str, emulator_url: str, ids: range) -> datetime:
     """Migrate the database and enrol `ids`, all due for their prompt a minute ago, with their
-    chats open in the emulator; the current time (to start the bot's fake clock at)."""
+    chats open in the emulator; the current time (to start the bot's fake clock at). Done in a
+    child process, so that the migration's and the seeding's memory is not counted in this
+    (the bot's) process's peak RSS."""
+    command = [sys.executable, "-m", "benchmarks.common", database_url, emulator_url,
+               str(ids.start), str(ids.stop)]  # fmt: skip
+    child = await asyncio.create_subprocess_exec(*command, stdout=subprocess.PIPE)
+    out, _ = await child.communicate()
+    assert child.returncode == 0, f"seeding failed ({child.returncode})"
+    return datetime.fromisoformat(out.decode().strip())
+
+
+async def _seed(database_url: str, emulator_url: str, ids: range) -> datetime:
     await asyncio.to_thread(upgrade_to_head, database_url)
     now = datetime.now(UTC).replace(microsecond=0)
     await add_enrolled_users(database_url, ids, enrolled_at=now - timedelta(days=2), zone="UTC",
@@ -172,3 +183,8 @@ def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
 def finite_or_none(value: float, digits: int = 1) -> float | None:
     """A figure for JSON: rounded, or None when infinite (an answer that never came)."""
     return None if math.isinf(value) else round(value, digits)
+
+
+if __name__ == "__main__":  # the seeding child of `due_users`
+    _url, _emulator, _first, _stop = sys.argv[1:5]
+    print(asyncio.run(_seed(_url, _emulator, range(int(_first), int(_stop)))).isoformat())

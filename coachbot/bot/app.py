@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -52,7 +53,7 @@ EXTRA_COMMANDS_KEY = "extra_commands"
 
 
 async def _post_init(application: AnyApplication) -> None:
-    """Start the dispatch job (if any) and register the command menu."""
+    """Start the dispatch job (if any), register the command menu, and set the heap aside."""
     services: Services = application.bot_data[handlers.SERVICES_KEY]
     dispatcher = application.bot_data.get(DISPATCHER_KEY)
     if dispatcher is not None and application.job_queue is not None:
@@ -70,6 +71,10 @@ async def _post_init(application: AnyApplication) -> None:
         log.warning(
             "setMyCommands failed (%s); continuing without a command menu", type(exc).__name__
         )
+    # Everything made so far (modules, content, the bot) lives as long as the process: frozen,
+    # the garbage collector's full passes no longer walk it. Each such pass over the whole heap
+    # held the event loop for 70-90 ms (benchmarks.dispatch); over what is made later, 5-8 ms.
+    gc.freeze()
 
 
 async def _dispatch_job(context: Any) -> None:
@@ -83,6 +88,7 @@ async def _dispatch_job(context: Any) -> None:
 
 
 async def _close_services(application: AnyApplication) -> None:
+    gc.unfreeze()  # what the application made may be garbage now (tests run many in turn)
     dispatcher: Dispatcher | None = application.bot_data.get(DISPATCHER_KEY)
     if dispatcher is not None:
         await dispatcher.close()
