@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from coachbot.bot import handlers
+from coachbot.bot.http import make_request
 from coachbot.bot.updates import FloodLimit, UpdateGate
 from coachbot.clock import Clock, system_clock
 from coachbot.logs import cap_third_party_loggers
@@ -117,6 +118,9 @@ def build_application(
         .token(token)
         .base_url(f"{api_root}/bot")
         .base_file_url(f"{api_root}/file/bot")
+        # PTB's default pool sizes (256 for calls, 1 for the long poll) on the lean client.
+        .request(make_request(pool_size=256))
+        .get_updates_request(make_request(pool_size=1))
         .rate_limiter(
             # One request per 1/rate seconds, not `rate` at once then `rate` a second: a burst
             # at the start of a big dispatch would exceed Telegram's limit in its first second.
