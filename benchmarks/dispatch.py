@@ -15,6 +15,8 @@ Figures:
 - bare_lean_send_msgs_per_s: the same with the dispatcher's lean sends (coachbot/bot/lean.py,
   no PTB objects), and pipeline_vs_bare_lean: what claiming, deciding and recording cost beside
   the sends themselves;
+- bot_cpu_ms_per_prompt and bot_cpu_pct: this process's CPU time during the tick (the whole
+  pipeline but the emulator), a prompt and in % of one core;
 - peak_rss_mb: this process's peak resident memory by the end of the tick, all N users
   enrolled and prompted (the migration and the seeding run in a child process, so this is the
   bot's own memory);
@@ -88,14 +90,16 @@ async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int,
             dispatcher = Dispatcher(services, application.bot, clock,
                                     DispatchConfig(concurrency=concurrency, max_unrecorded=unrecorded))  # fmt: skip
             with LoopMonitor() as monitor:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 report = await dispatcher.tick()
-                elapsed = time.perf_counter() - started
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             result: dict[str, Any] = {
                 "benchmark": "dispatch", "users": users, "engine": "sqlite",
                 "concurrency": concurrency, "max_unrecorded": unrecorded,
                 "latency_ms": latency_ms, "sent": report.sent,
+                "bot_cpu_ms_per_prompt": round(cpu * 1000 / max(report.sent, 1), 3),
+                "bot_cpu_pct": round(100 * cpu / elapsed, 1),
                 "max_loop_stall_ms": round(monitor.longest * 1000, 1),
             }  # fmt: skip
             if rate_limited:

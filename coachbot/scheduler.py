@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Bot
 from telegram.error import (
@@ -117,24 +117,37 @@ class Dispatcher:
             report.skipped_late += claim.skipped
             if claim.claimed + claim.skipped < config.claim_batch:
                 break
-        while True:
-            async with db.transaction() as session:
-                prompts = await dispatch.take_for_sending(
-                    session, self._clock(), limit=config.take_batch, lease=config.lease,
-                    not_tried_since=started,
-                )  # fmt: skip
-            if not prompts:
-                return report
-            await self._send_all(prompts, report)
+        # The next batch is taken and decided while this one is sent: the database work and
+        # the rendering overlap the Bot API's answers instead of waiting for them.
+        batch = await self._next_batch(started)
+        while batch[0]:
+            upcoming = asyncio.create_task(self._next_batch(started))
+            try:
+                await self._send_all(*batch, report)
+            except BaseException:
+                upcoming.cancel()  # taken but not sent: taken again once their lease runs out
+                raise
+            batch = await upcoming
+        return report
 
-    async def _send_all(self, prompts: list[DuePrompt], report: TickReport) -> None:
+    async def _next_batch(self, started: datetime) -> tuple[list[DuePrompt], list[PromptDecision]]:
+        """Up to `take_batch` pending prompts, marked as being sent, and what each should say."""
+        config = self.config
+        async with self._services.db.transaction() as session:
+            prompts = await dispatch.take_for_sending(
+                session, self._clock(), limit=config.take_batch, lease=config.lease,
+                not_tried_since=started,
+            )  # fmt: skip
+        return prompts, await self._services.checkin.decide_all(prompts) if prompts else []
+
+    async def _send_all(self, prompts: list[DuePrompt], decisions: list[PromptDecision],
+                        report: TickReport) -> None:  # fmt: skip
         """`concurrency` workers send; one recorder commits what they did, in batches.
 
         A send starts only while fewer than `max_unrecorded` sent prompts wait for their commit,
         so a crash can make Telegram deliver at most that many prompts twice, whatever the
         batch size.
         """
-        decisions = await self._services.checkin.decide_all(prompts)  # read for the batch
         queue = iter(zip(prompts, decisions, strict=True))
         done: asyncio.Queue[_Result | None] = asyncio.Queue()
         unrecorded = asyncio.Semaphore(self.config.max_unrecorded)

@@ -201,30 +201,41 @@ class Leadership:
                 await connection.close()
 
 
+# The recorder's statements, built once (it commits every few prompts): executemany by key.
+_MARK_SENT = (
+    update(CHECK_INS)
+    .where(CHECK_INS.c.id == bindparam("cid"))
+    .values(prompt_state=SENT, prompt_message_id=bindparam("mid"), prompted_at=bindparam("at"))
+)
+_MARK_RETRY = (
+    update(CHECK_INS)
+    .where(CHECK_INS.c.id == bindparam("cid"))
+    .values(prompt_state=PENDING, retry_at=bindparam("at"))
+)
+_MARK_STATE = (
+    update(CHECK_INS)
+    .where(CHECK_INS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(prompt_state=bindparam("state"))
+)
+_PROMPTS_OFF = (
+    update(USERS)
+    .where(USERS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(prompts_off=bindparam("reason"), updated_at=bindparam("now"))
+)
+
+
 async def mark_sent(session: Executor, sent: Sequence[tuple[int, int]], now: datetime) -> None:
     """Record (check-in id, message id) pairs as delivered."""
     if sent:
-        check_ins = cast(Table, CheckIn.__table__)
         await session.execute(
-            update(check_ins)
-            .where(check_ins.c.id == bindparam("cid"))
-            .values(
-                prompt_state=SENT, prompt_message_id=bindparam("mid"), prompted_at=bindparam("at")
-            ),  # fmt: skip
-            [{"cid": check_in, "mid": message, "at": now} for check_in, message in sent],
+            _MARK_SENT, [{"cid": check_in, "mid": message, "at": now} for check_in, message in sent]
         )
 
 
 async def mark_retry(session: Executor, retries: Sequence[tuple[int, datetime]]) -> None:
     """Put (check-in id, retry time) pairs back to pending, each to be tried at its time."""
     if retries:
-        check_ins = cast(Table, CheckIn.__table__)
-        await session.execute(
-            update(check_ins)
-            .where(check_ins.c.id == bindparam("cid"))
-            .values(prompt_state=PENDING, retry_at=bindparam("at")),
-            [{"cid": check_in, "at": at} for check_in, at in retries],
-        )
+        await session.execute(_MARK_RETRY, [{"cid": check_in, "at": at} for check_in, at in retries])
 
 
 async def move_chat(session: Executor, user_id: int, chat_id: int) -> None:
@@ -234,14 +245,10 @@ async def move_chat(session: Executor, user_id: int, chat_id: int) -> None:
 
 async def mark_state(session: Executor, check_in_ids: Sequence[int], state: str) -> None:
     if check_in_ids:
-        await session.execute(
-            update(CheckIn).where(CheckIn.id.in_(check_in_ids)).values(prompt_state=state)
-        )
+        await session.execute(_MARK_STATE, {"ids": list(check_in_ids), "state": state})
 
 
 async def set_prompts_off(session: Executor, user_ids: Sequence[int], reason: str | None,
                           now: datetime) -> None:  # fmt: skip
     if user_ids:
-        await session.execute(
-            update(User).where(User.id.in_(user_ids)).values(prompts_off=reason, updated_at=now)
-        )
+        await session.execute(_PROMPTS_OFF, {"ids": list(user_ids), "reason": reason, "now": now})
