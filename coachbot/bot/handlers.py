@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-from telegram import CallbackQuery, InputFile, Update
-from telegram.constants import ParseMode
+from telegram import Bot, InputFile, MaybeInaccessibleMessage, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from coachbot.bot.callbacks import decode
-from coachbot.bot.render import keyboard, send_replies
+from coachbot.bot.lean import edit_text, markup_json, remove_keyboard
+from coachbot.bot.render import send_replies
 from coachbot.bot.updates import Redelivered
 from coachbot.services import actions as a
 from coachbot.services.container import Services
@@ -202,19 +202,19 @@ async def on_button(update: Update, context: Context) -> None:
         return
     outcome = await ROUTES[type(action)](services, _who(update), action)
     await query.answer(outcome.notice)
-    if outcome.edit is not None:
-        await _edit(query, outcome.edit)
+    if outcome.edit is not None and message is not None:
+        await _edit(context.bot, message, outcome.edit)
     elif outcome.accepted and message is not None and getattr(message, "reply_markup", None):
         retired[:] = [*retired[-(RETIRED_KEPT - 1) :], message.message_id]
-        await query.edit_message_reply_markup(reply_markup=None)
+        await remove_keyboard(context.bot, message.chat.id, message.message_id)
     await _say(update, context, *outcome.replies)
 
 
-async def _edit(query: CallbackQuery, reply: Reply) -> None:
+async def _edit(bot: Bot, message: MaybeInaccessibleMessage, reply: Reply) -> None:
     """Rewrite the pressed message; pressing the same answer twice changes nothing, quietly."""
     try:
-        await query.edit_message_text(reply.text, parse_mode=ParseMode.HTML,
-                                      reply_markup=keyboard(reply.buttons))  # fmt: skip
+        await edit_text(bot, message.chat.id, message.message_id, reply.text,
+                        markup_json(reply.buttons))  # fmt: skip
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise

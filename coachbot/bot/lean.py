@@ -1,11 +1,13 @@
-"""Lean sends: a text message and its inline keyboard through PTB's request layer, without its
-objects.
+"""Lean sends and edits: a text message and its inline keyboard through PTB's request layer,
+without its objects.
 
 `Bot.send_message` builds an `InlineKeyboardMarkup` of `InlineKeyboardButton`s for every message,
 turns them back into a dict, and parses Telegram's answer into a `Message` (with its `User`,
 `Chat`, entities and keyboard), of which a sender that only keeps the message id uses nothing.
-At thousands of prompts a tick that is most of the dispatcher's CPU beside httpx. Here the
-keyboard is written as its JSON text once per message and the answer stays the dict Telegram sent.
+At thousands of prompts a tick, or a hundred button presses a second, that is much of the bot's
+CPU beside the network. Here the keyboard is written as its JSON text once per message and the
+answer stays the dict Telegram sent. The dispatcher's prompts, the handlers' text replies and
+their edits go this way.
 
 The request itself is PTB's: `Bot._post`, the method every `Bot` method ends in, so on an
 `ExtBot` it passes the `AIORateLimiter` (its pacing and its retries of "retry after"), and
@@ -45,3 +47,18 @@ async def send_text(bot: Bot, chat_id: int, text: str, markup: str | None = None
         data["reply_markup"] = markup
     result = await bot._post("sendMessage", data)
     return int(result["message_id"])
+
+
+async def edit_text(bot: Bot, chat_id: int, message_id: int, text: str,
+                    markup: str | None = None) -> None:  # fmt: skip
+    """Rewrite one of the bot's messages (HTML) and its keyboard (none: the keyboard goes)."""
+    data: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text,
+                            "parse_mode": ParseMode.HTML.value}  # fmt: skip
+    if markup is not None:
+        data["reply_markup"] = markup
+    await bot._post("editMessageText", data)
+
+
+async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the keyboard off one of the bot's messages."""
+    await bot._post("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id})

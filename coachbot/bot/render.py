@@ -42,19 +42,11 @@ async def _send_animation(bot: Bot, chat_id: int, reply: Reply, media: MediaServ
     return await bot.send_animation(chat_id, known, **extra)
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, media: MediaService | None) -> Message:
-    """One reply: a message, or an exercise's animation with the text as its caption."""
-    if reply.animation is not None and media is not None:
-        return await _send_animation(bot, chat_id, reply, media)
-    return await bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML,
-                                  reply_markup=keyboard(reply.buttons))  # fmt: skip
-
-
 async def send_reply_lean(bot: Bot, chat_id: int, reply: Reply,
                           media: MediaService | None) -> int:  # fmt: skip
-    """`send_reply` for a sender that keeps only the new message's id (the dispatcher): a text
-    message goes through `lean.send_text` (no PTB objects built or parsed), same request, same
-    rate limiter and errors; an animation as `send_reply` (its file_id is read from the answer)."""
+    """One reply, the new message's id: a text message through `lean.send_text` (no PTB objects
+    built or parsed; the same request, rate limiter and errors), an exercise's animation with
+    the text as its caption through PTB (its file_id is read from the answer)."""
     if reply.animation is not None and media is not None:
         return (await _send_animation(bot, chat_id, reply, media)).message_id
     return await send_text(bot, chat_id, reply.text, markup_json(reply.buttons))
@@ -62,5 +54,6 @@ async def send_reply_lean(bot: Bot, chat_id: int, reply: Reply,
 
 async def send_replies(bot: Bot, chat_id: int, replies: tuple[Reply, ...],
                        media: MediaService | None = None) -> None:  # fmt: skip
+    """A handler's answer: nothing is read back from Telegram's, so the sends are lean."""
     for reply in replies:
-        await send_reply(bot, chat_id, reply, media)
+        await send_reply_lean(bot, chat_id, reply, media)
