@@ -47,8 +47,10 @@ Open loop (`--open-loop --rate R`): updates are offered at R a second whatever t
   (answers the emulator recorded in the window, a second), p50/p95/p99_ms over every action
   queued in the window and per kind (per_kind), bot_cpu_pct (the bot process and any children,
   user + system from /proc/<pid>/stat over the window, in % of one core; emulator_cpu_pct and
-  loadgen_cpu_pct likewise for the emulator and this process), max_loop_stall_ms (this
-  process's event loop: how late the load generator could have been), issue_lag_p99_ms (how
+  loadgen_cpu_pct likewise for the emulator and this process), bot_max_loop_stall_ms (the
+  bot's own event loop: the longest gap in a 5 ms heartbeat during the window, from
+  benchmarks.stall_meter, which runs `coachbot run` with that heartbeat added),
+  max_loop_stall_ms (this process's event loop: how late the load generator could have been), issue_lag_p99_ms (how
   late on-time updates were offered after their planned time), unanswered.
 - The load generator stays cheap, on the same cores as the bot: one shared keep-alive HTTP
   client (common.RawHttp: about 0.1 ms of CPU a request where httpx takes 1.7), one task per
@@ -72,6 +74,7 @@ import html
 import json
 import math
 import re
+import sys
 import tempfile
 import time
 import uuid
@@ -88,7 +91,6 @@ from coachbot.testing import (
     EmulatorClient,
     add_enrolled_users,
     coachbot_environment,
-    coachbot_process,
 )
 from tests import postgres
 
@@ -103,6 +105,7 @@ from .common import (
     percentile,
     start_emulator,
 )
+from .stall_meter import longest_stall
 
 FIRST_USER = 2_000_000
 KINDS = ("/today", "done", "exercise_pain", "rest_pain")
@@ -117,6 +120,7 @@ class BotUnderTest:
     ids: list[int]
     bot_pid: int
     emulator_pid: int
+    stalls: str  # the bot's event-loop stalls (benchmarks.stall_meter)
 
 
 @contextlib.asynccontextmanager
@@ -147,12 +151,17 @@ async def bot_under_test(users: int, engine: str) -> AsyncIterator[BotUnderTest]
             # edit counts against) would otherwise be the bound measured.
             TELEGRAM_MAX_RATE="100000",
         )  # fmt: skip
-        bot = await coachbot_process("run", env=environment, stdout=None, stderr=None)
+        stalls = str(Path(folder) / "stalls.txt")
+        # `coachbot run`, with the bot's own event loop watched
+        meter = [sys.executable, "-m", "benchmarks.stall_meter", "run"]
+        bot = await asyncio.create_subprocess_exec(
+            *meter, env={**environment, "BENCH_STALLS": stalls}
+        )
         async with EmulatorClient(url) as client:
             first = client.user(ids[0])
             await first.send("/help")  # the bot is up once it answers
             await first.wait_for("What I can do", timeout=60)
-        yield BotUnderTest(url, ids, bot.pid, emulator.pid)
+        yield BotUnderTest(url, ids, bot.pid, emulator.pid, stalls)
     finally:
         if bot is not None:
             bot.terminate()
@@ -417,6 +426,7 @@ async def open_loop(
         **_percentiles(latencies, 50, 95, 99),
         "bot_cpu_pct": round(usage["bot"] / seconds * 100, 1),
         "max_loop_stall_ms": round(monitor.longest * 1000, 1),
+        "bot_max_loop_stall_ms": round(longest_stall(setup.stalls, start, end) * 1000, 1),
         "rate_per_s": rate, "seconds": seconds, "warmup_s": round(start - schedule.t0, 2),
         "think_s": round(schedule.think, 3), "sessions": schedule.sessions,
         "per_kind": per_kind,
@@ -450,7 +460,7 @@ async def saturate(users: int, engine: str, *, start_rate: float, factor: float,
         figures = await open_loop(rate, users, seconds, engine, **options)
         steps.append({key: figures[key] for key in (
             "rate_per_s", "offered_per_s", "handled_per_s", "p50_ms", "p99_ms", "bot_cpu_pct",
-            "late_taps", "unanswered")})  # fmt: skip
+            "bot_max_loop_stall_ms", "late_taps", "unanswered")})  # fmt: skip
         p99 = figures["p99_ms"]
         if p99 is None or p99 > HELD_P99_MS:
             stopped = f"p99 over {HELD_P99_MS:.0f} ms"
