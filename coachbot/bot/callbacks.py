@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import types
-from dataclasses import fields
+from dataclasses import fields, replace
 from enum import StrEnum
-from typing import Any, get_args, get_type_hints
+from functools import lru_cache
+from typing import Any, cast, get_args, get_type_hints
 
 from coachbot.services import actions as a
 
@@ -47,14 +48,28 @@ def _encode_field(value: object) -> str:
 
 
 def encode(action: a.Action) -> str:
+    """The action's callback data; ValueError unless it decodes back to the same action."""
     code = _CODE_OF.get(type(action))
     if code is None:
         raise ValueError(f"{type(action).__name__} is not sent as a button")
-    parts = [VERSION, code] + [_encode_field(getattr(action, f.name)) for f in fields(action)]
-    data = "|".join(parts)
-    if len(data.encode()) > MAX_BYTES or decode(data) != action:
+    values = [getattr(action, f.name) for f in fields(action)]
+    data = "|".join([VERSION, code] + [_encode_field(value) for value in values])
+    # Whole numbers (row ids, ratings) change with every check-in; the rest takes a few values.
+    # So the round trip is checked once per action with its numbers set to 0, and each number
+    # against the grammar's bounds: the same guarantee as decoding every button.
+    numbers = {f.name: 0 for f, value in zip(fields(action), values, strict=True)
+               if type(value) is int}  # fmt: skip
+    if (len(data.encode()) > MAX_BYTES
+            or not all(0 <= getattr(action, name) <= MAX_ROW_ID for name in numbers)
+            or not _round_trips(replace(cast(Any, action), **numbers) if numbers else action)):  # fmt: skip
         raise ValueError(f"callback data does not fit the grammar: {data!r}")
     return data
+
+
+@lru_cache(maxsize=1024)
+def _round_trips(action: a.Action) -> bool:
+    fields_ = "|".join(_encode_field(getattr(action, f.name)) for f in fields(action))
+    return decode(f"{VERSION}|{_CODE_OF[type(action)]}|{fields_}") == action
 
 
 def _decode_field(raw: str, hint: Any) -> object:

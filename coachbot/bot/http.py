@@ -154,17 +154,21 @@ class LeanRequest(BaseRequest):
         ).encode("latin-1")  # fmt: skip
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._pool_size)
-        try:
-            async with asyncio.timeout(self._timeout("pool", pool_timeout)):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise TimedOut(_POOL_TIMEOUT) from None
+        if not self._slots.locked():
+            await self._slots.acquire()  # a slot is free: taken at once, no timer needed
+        else:
+            try:
+                async with asyncio.timeout(self._timeout("pool", pool_timeout)):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise TimedOut(_POOL_TIMEOUT) from None
         connection: _Connection | None = None
         try:
             connection = await self._connection(origin, connect)
             connection.writer.write(head + body)
-            async with asyncio.timeout(write):
-                await connection.writer.drain()
+            if connection.writer.transport.get_write_buffer_size():  # else all went at once
+                async with asyncio.timeout(write):
+                    await connection.writer.drain()
             async with asyncio.timeout(read):
                 answer = await _read_answer(connection.reader)
         except TimeoutError as exc:

@@ -28,7 +28,7 @@ from telegram.constants import ParseMode
 from coachbot.bot.callbacks import encode
 from coachbot.services.replies import Keyboard
 
-_COMPACT = (",", ":")
+_MARKUP = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per call
 
 
 def markup_json(buttons: Keyboard) -> str | None:
@@ -37,7 +37,7 @@ def markup_json(buttons: Keyboard) -> str | None:
     if not buttons:
         return None
     rows = [[{"text": b.label, "callback_data": encode(b.action)} for b in row] for row in buttons]
-    return json.dumps({"inline_keyboard": rows}, ensure_ascii=False, separators=_COMPACT)
+    return _MARKUP.encode({"inline_keyboard": rows})
 
 
 async def send_text(bot: Bot, chat_id: int, text: str, markup: str | None = None) -> int:
