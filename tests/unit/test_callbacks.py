@@ -48,3 +48,7 @@ def test_numbers_are_checked_for_every_button_not_only_the_first_of_a_kind() -> 
     encode(a.RestPain(check_in=5, pain=3))  # the kind's round trip is known good now
     with pytest.raises(ValueError):
         encode(a.RestPain(check_in=5, pain=MAX_ROW_ID + 1))
+
+
+def test_a_button_without_fields_round_trips() -> None:
+    assert decode(encode(a.Report())) == a.Report()
