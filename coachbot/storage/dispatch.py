@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -94,6 +94,30 @@ async def claim_due(
     return ClaimResult(len(check_ins), skipped)
 
 
+def takeable(now: datetime, lease: timedelta, not_tried_since: datetime | None = None,
+             ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:  # fmt: skip
+    """(abandoned, pending): prompts a crashed sender left `sending` longer than the lease, and
+    pending prompts not tried since `not_tried_since` whose retry time (if any) has come."""
+    fresh: ColumnElement[bool] = CheckIn.sending_since.is_(None)
+    if not_tried_since is not None:
+        fresh = or_(fresh, CheckIn.sending_since < not_tried_since)
+    fresh = and_(fresh, or_(CheckIn.retry_at.is_(None), CheckIn.retry_at <= now))
+    return (and_(CheckIn.prompt_state == SENDING, CheckIn.sending_since < now - lease),
+            and_(CheckIn.prompt_state == PENDING, fresh))  # fmt: skip
+
+
+def earliest(state: ColumnElement[bool], count: int) -> Select[Any]:
+    """The ids of the `count` earliest due check-ins in `state` (one prompt state): read in due
+    order from the (prompt_state, due_at) index, not all collected and sorted."""
+    return (
+        select(CheckIn.id)
+        .where(state)
+        .order_by(CheckIn.due_at)
+        .limit(count)
+        .with_for_update(skip_locked=True)  # PostgreSQL: dispatchers split the prompts
+    )
+
+
 async def take_for_sending(
     session: AsyncSession, now: datetime, *, limit: int, lease: timedelta,
     not_tried_since: datetime | None = None,
@@ -103,26 +127,17 @@ async def take_for_sending(
     `not_tried_since` leaves out prompts whose last attempt (a network failure) was at or after
     that time: a tick retries a failed prompt at the next tick, not in a tight loop.
     """
-    fresh: ColumnElement[bool] = CheckIn.sending_since.is_(None)
-    if not_tried_since is not None:
-        fresh = or_(fresh, CheckIn.sending_since < not_tried_since)
-    fresh = and_(fresh, or_(CheckIn.retry_at.is_(None), CheckIn.retry_at <= now))
-    takeable = or_(
-        and_(CheckIn.prompt_state == PENDING, fresh),
-        and_(CheckIn.prompt_state == SENDING, CheckIn.sending_since < now - lease),
-    )
-    chosen = (
-        select(CheckIn.id)
-        .where(takeable)
-        .order_by(CheckIn.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    abandoned, pending = takeable(now, lease, not_tried_since)
+    chosen: list[int] = list((await session.execute(earliest(abandoned, limit))).scalars())
+    if len(chosen) < limit:
+        chosen += (await session.execute(earliest(pending, limit - len(chosen)))).scalars()
+    if not chosen:
+        return []
     taken = (
         (
             await session.execute(
                 update(CheckIn)
-                .where(CheckIn.id.in_(chosen.scalar_subquery()), takeable)
+                .where(CheckIn.id.in_(chosen), or_(pending, abandoned))
                 .values(
                     prompt_state=SENDING, sending_since=now, send_attempts=CheckIn.send_attempts + 1
                 )  # fmt: skip

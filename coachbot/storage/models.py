@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -123,13 +124,17 @@ class CheckIn(Base):
     """One day of the program for one user: the prompt sent and the answers given for that day."""
 
     __tablename__ = "check_ins"
-    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_check_ins_user_id_day"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "day", name="uq_check_ins_user_id_day"),
+        # The dispatcher takes the earliest prompts of a state in due order (migration 0008).
+        Index("ix_check_ins_prompt_state_due_at", "prompt_state", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = _user_fk()
     day: Mapped[date] = mapped_column(Date)
     # The daily prompt's delivery: pending -> sending -> sent (or failed, skipped).
-    prompt_state: Mapped[str | None] = mapped_column(String(8), index=True)
+    prompt_state: Mapped[str | None] = mapped_column(String(8))
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     send_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from coachbot.storage import dispatch
 from coachbot.storage import repositories as repo
 from coachbot.storage.db import Database
 from coachbot.storage.migrate import SchemaAheadError, SchemaState, schema_state, upgrade_to_head
@@ -363,3 +364,24 @@ async def test_with_answers_reads_what_save_day_answers_stores(
         await _save(db, uid, **answers)
         expected = repo.with_answers(expected, **answers)
         assert await _answers(db, uid) == expected, answers
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's query plan")
+async def test_the_dispatcher_reads_the_earliest_prompts_from_an_index(database_url: str) -> None:
+    """Taking a batch of prompts reads them in due order from the (prompt_state, due_at) index
+    for each state, never sorting every takeable prompt: with 100 000 prompts due at once that
+    sort held the event loop about 30 ms a batch, and it grows with the number due."""
+    db = Database(database_url)
+    abandoned, pending = dispatch.takeable(NOW, timedelta(minutes=2), NOW)
+    plans = []
+    async with db.engine.connect() as connection:
+        for state in (abandoned, pending):
+            compiled = dispatch.earliest(state, 100).compile(db.engine)
+            rows = await connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())
+            )
+            plans.append(" / ".join(row[-1] for row in rows))
+    await db.dispose()
+    for plan in plans:
+        assert "USING INDEX ix_check_ins_prompt_state_due_at (prompt_state=?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
