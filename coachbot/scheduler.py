@@ -43,7 +43,7 @@ class DispatchConfig:
     interval: float = 5.0  # seconds between ticks
     claim_batch: int = 200  # users claimed per transaction (bounds the event loop's stalls)
     take_batch: int = 100  # prompts taken for sending per transaction
-    concurrency: int = 4  # prompts in flight at once (httpx slows down past about 8)
+    concurrency: int = 4  # prompts in flight at once
     # Prompts sent but not yet on record, at most: what a crash at the worst moment can make
     # Telegram deliver twice, so "at most 3 duplicates per kill" by default. 1 sends one prompt
     # at a time (about 19 a second over a 50 ms round trip); 2 just reaches Telegram's 30 a
