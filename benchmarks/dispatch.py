@@ -16,7 +16,8 @@ Figures:
   no PTB objects), and pipeline_vs_bare_lean: what claiming, deciding and recording cost beside
   the sends themselves;
 - bot_cpu_ms_per_prompt and bot_cpu_pct: this process's CPU time during the tick (the whole
-  pipeline but the emulator), a prompt and in % of one core;
+  pipeline but the emulator), a prompt and in % of one core; emulator_cpu_pct the emulator's
+  over the same time; bare_bot_cpu_pct this process's during the bare sends;
 - peak_rss_mb: this process's peak resident memory by the end of the tick, all N users
   enrolled and prompted (the migration and the seeding run in a child process, so this is the
   bot's own memory);
@@ -54,7 +55,7 @@ from coachbot.services.replies import Reply
 from coachbot.storage import dispatch
 from coachbot.storage.models import CheckIn
 
-from .common import TOKEN, LoopMonitor, due_users
+from .common import TOKEN, LoopMonitor, cpu_between, cpu_seconds, due_users
 
 FIRST_USER = 1_000_000
 TELEGRAM_RATE = 30.0
@@ -91,8 +92,10 @@ async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int,
                                     DispatchConfig(concurrency=concurrency, max_unrecorded=unrecorded))  # fmt: skip
             with LoopMonitor() as monitor:
                 started, cpu = time.perf_counter(), time.process_time()
+                emulator_cpu = cpu_seconds(emulator.pid)
                 report = await dispatcher.tick()
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                emulator_busy = cpu_between(emulator_cpu, cpu_seconds(emulator.pid)) / elapsed
             peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             result: dict[str, Any] = {
                 "benchmark": "dispatch", "users": users, "engine": "sqlite",
@@ -100,6 +103,7 @@ async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int,
                 "latency_ms": latency_ms, "sent": report.sent,
                 "bot_cpu_ms_per_prompt": round(cpu * 1000 / max(report.sent, 1), 3),
                 "bot_cpu_pct": round(100 * cpu / elapsed, 1),
+                "emulator_cpu_pct": round(100 * emulator_busy, 1),
                 "max_loop_stall_ms": round(monitor.longest * 1000, 1),
             }  # fmt: skip
             if rate_limited:
@@ -109,11 +113,12 @@ async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int,
                            "too_many_requests": stats["too_many_requests"]}  # fmt: skip
             else:
                 prompt = await a_prompt(services)
-                bare = await bare_sends(application.bot, ids, concurrency, prompt)
-                lean = await bare_sends(application.bot, ids, concurrency, prompt, lean=True)
+                bare, bare_cpu = await bare_sends(application.bot, ids, concurrency, prompt)
+                lean, _ = await bare_sends(application.bot, ids, concurrency, prompt, lean=True)
                 pipeline = report.sent / elapsed
                 result |= {"mode": "no_rate_limit", "pipeline_msgs_per_s": round(pipeline, 1),
                            "bare_send_msgs_per_s": round(bare, 1),
+                           "bare_bot_cpu_pct": bare_cpu,
                            "pipeline_vs_bare": round(pipeline / bare, 3),
                            "bare_lean_send_msgs_per_s": round(lean, 1),
                            "pipeline_vs_bare_lean": round(pipeline / lean, 3)}  # fmt: skip
@@ -137,9 +142,10 @@ async def a_prompt(services: Any) -> Reply:
 
 
 async def bare_sends(bot: Any, ids: range, concurrency: int, prompt: Reply,
-                     lean: bool = False) -> float:  # fmt: skip
+                     lean: bool = False) -> tuple[float, float]:  # fmt: skip
     """The ceiling: the same messages (text and buttons), `concurrency` in flight, nothing else:
-    no claim, no rendering, no recording. `lean`: through `lean.send_text`, as the dispatcher."""
+    no claim, no rendering, no recording. `lean`: through `lean.send_text`, as the dispatcher.
+    (messages a second, this process's CPU meanwhile in % of a core)"""
     queue = iter(ids)
 
     async def worker() -> None:
@@ -150,9 +156,10 @@ async def bare_sends(bot: Any, ids: range, concurrency: int, prompt: Reply,
                 await bot.send_message(chat_id, prompt.text, parse_mode=ParseMode.HTML,
                                        reply_markup=keyboard(prompt.buttons))  # fmt: skip
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(ids) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return len(ids) / elapsed, round(100 * (time.process_time() - cpu) / elapsed, 1)
 
 
 def main() -> None:
