@@ -176,17 +176,12 @@ class LeanRequest(BaseRequest):
         except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ValueError, zlib.error) as exc:  # fmt: skip
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:  # cancelled: the answer may still come, so not on this connection
-            if connection is not None:
-                connection.close()
-                connection = None
-            raise
         else:
             if answer.keep_alive:
                 self._idle.setdefault(origin, []).append(connection)
                 connection = None
             return answer.status, answer.body
-        finally:
+        finally:  # failed or cancelled: an answer may still come, so never on this connection
             if connection is not None:
                 connection.close()
             self._slots.release()
