@@ -99,8 +99,13 @@ class RawHttp:
         self._idle.clear()
 
 
-def start_emulator(rate_limited: bool) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "coachbot.sandbox", "--port", "0", "--token", TOKEN]
+def start_emulator(
+    rate_limited: bool, latency_ms: float = 0.0
+) -> tuple[subprocess.Popen[str], str]:
+    """The emulator in its own process, and its address; `latency_ms` is added to every Bot API
+    answer (Telegram's round trip is about 50)."""
+    command = [sys.executable, "-m", "coachbot.sandbox", "--port", "0", "--token", TOKEN,
+               "--latency-ms", str(latency_ms)]  # fmt: skip
     if rate_limited:
         command.append("--enforce-rate-limits")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

@@ -34,8 +34,6 @@ import argparse
 import asyncio
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,21 +53,10 @@ from coachbot.services.replies import Reply
 from coachbot.storage import dispatch
 from coachbot.storage.models import CheckIn
 
-from .common import TOKEN, LoopMonitor, cpu_between, cpu_seconds, due_users
+from .common import TOKEN, LoopMonitor, cpu_between, cpu_seconds, due_users, start_emulator
 
 FIRST_USER = 1_000_000
 TELEGRAM_RATE = 30.0
-
-
-def start_emulator(rate_limited: bool, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
-    """The emulator in its own process (as benchmarks.common's), with the added latency."""
-    command = [sys.executable, "-m", "coachbot.sandbox", "--port", "0", "--token", TOKEN,
-               "--latency-ms", str(latency_ms)]  # fmt: skip
-    if rate_limited:
-        command.append("--enforce-rate-limits")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
 
 
 async def run(users: int, rate_limited: bool, concurrency: int, unrecorded: int,

@@ -47,15 +47,15 @@ def _metered(post_init: Any, post_shutdown: Any, path: str) -> tuple[Any, Any]:
 
 def longest_stall(path: str, start: float, end: float) -> float:
     """The longest gap (seconds) that ended within [start, end] in a $BENCH_STALLS file."""
-    gaps = [0.0]
     if not os.path.exists(path):  # no gap over 10 ms at all
         return 0.0
+    longest = 0.0
     with open(path) as lines:
         for line in lines:
             at, gap = map(float, line.split())
             if start <= at <= end:
-                gaps.append(gap)
-    return max(gaps)
+                longest = max(longest, gap)
+    return longest
 
 
 if __name__ == "__main__":

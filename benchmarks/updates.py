@@ -50,8 +50,9 @@ Open loop (`--open-loop --rate R`): updates are offered at R a second whatever t
   loadgen_cpu_pct likewise for the emulator and this process), bot_max_loop_stall_ms (the
   bot's own event loop: the longest gap in a 5 ms heartbeat during the window, from
   benchmarks.stall_meter, which runs `coachbot run` with that heartbeat added),
-  max_loop_stall_ms (this process's event loop: how late the load generator could have been), issue_lag_p99_ms (how
-  late on-time updates were offered after their planned time), unanswered.
+  max_loop_stall_ms (this process's event loop: how late the load generator could have been),
+  issue_lag_p99_ms (how late on-time updates were offered after their planned time),
+  unanswered.
 - The load generator stays cheap, on the same cores as the bot: one shared keep-alive HTTP
   client (common.RawHttp: about 0.1 ms of CPU a request where httpx takes 1.7), one task per
   session, a long poll (`/_sandbox/events`, 1 s at a time) only for a user awaiting an answer,
