@@ -11,10 +11,11 @@ or chunked), nothing else: about a third of the CPU of an update or a prompt (be
 
 What stays as it was: the request is PTB's (`BaseRequest.post`: rate limiter, parsing, error
 mapping); the parameters are PTB's JSON parameters, sent as a JSON body (one of the Bot API's
-documented ways, beside the form httpx sends: encoding a form costs several times more); the TLS trust store is httpx's (`httpx.create_ssl_context`: certifi); timeouts
-are PTB's (connect, write, read, pool), a timeout raises `TimedOut` and any other transport
-failure `NetworkError`, as `HTTPXRequest` does. Uploads (multipart, rare: the first send of an
-exercise's animation, charts and documents) go through an `HTTPXRequest`. A request is never
+documented ways, beside the form httpx sends: encoding a form costs several times more); the
+TLS trust store is httpx's (`httpx.create_ssl_context`: certifi); timeouts are PTB's (connect,
+write, read, pool), a timeout raises `TimedOut` and any other transport failure
+`NetworkError`, as `HTTPXRequest` does. Uploads (multipart, rare: the first send of an
+exercise's animation, charts and documents) go through an `HTTPXRequest`, made at the first. A request is never
 retried here: a connection the server closed while idle is noticed before it is reused, and
 anything else is the caller's to retry, as with httpx (PTB's rate limiter, the dispatcher).
 A proxy (HTTPS_PROXY, ALL_PROXY...) is not supported here: `make_request` then returns PTB's
@@ -108,25 +109,24 @@ class LeanRequest(BaseRequest):
         self._slots: asyncio.Semaphore | None = None
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._ssl = ssl_context
-        self._uploads = HTTPXRequest(
-            connection_pool_size=max(1, min(pool_size, 8)), read_timeout=read_timeout,
-            write_timeout=write_timeout, connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout, media_write_timeout=media_write_timeout,
-        )  # fmt: skip
+        self._media_write_timeout = media_write_timeout
+        self._uploads: HTTPXRequest | None = None  # made at the first upload (the long poll: never)
 
     @property
     def read_timeout(self) -> float | None:
         return self._timeouts["read"]
 
     async def initialize(self) -> None:
-        await self._uploads.initialize()
+        """Nothing to set up: connections are opened when first needed."""
 
     async def shutdown(self) -> None:
         for connections in self._idle.values():
             for connection in connections:
                 connection.close()
         self._idle.clear()
-        await self._uploads.shutdown()
+        if self._uploads is not None:
+            await self._uploads.shutdown()
+            self._uploads = None
 
     async def do_request(
         self,
@@ -139,8 +139,8 @@ class LeanRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if request_data is not None and request_data.contains_files:
-            return await self._uploads.do_request(url, method, request_data, read_timeout,
-                                                  write_timeout, connect_timeout, pool_timeout)  # fmt: skip
+            return await self._upload().do_request(url, method, request_data, read_timeout,
+                                                   write_timeout, connect_timeout, pool_timeout)  # fmt: skip
         read = self._timeout("read", read_timeout)
         write = self._timeout("write", write_timeout)
         connect = self._timeout("connect", connect_timeout)
@@ -185,6 +185,16 @@ class LeanRequest(BaseRequest):
             if connection is not None:
                 connection.close()
             self._slots.release()
+
+    def _upload(self) -> HTTPXRequest:
+        if self._uploads is None:
+            self._uploads = HTTPXRequest(
+                connection_pool_size=max(1, min(self._pool_size, 8)),
+                read_timeout=self._timeouts["read"], write_timeout=self._timeouts["write"],
+                connect_timeout=self._timeouts["connect"], pool_timeout=self._timeouts["pool"],
+                media_write_timeout=self._media_write_timeout,
+            )  # fmt: skip
+        return self._uploads
 
     def _timeout(self, kind: str, given: Any) -> float | None:
         if isinstance(given, (int, float)) or given is None:
