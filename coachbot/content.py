@@ -155,12 +155,18 @@ class Messages:
 
     def __init__(self, templates: Mapping[str, str]) -> None:
         self._templates = dict(templates)
+        self._plain: dict[str, str] = {}  # the templates rendered without values, once each
 
     def __contains__(self, key: str) -> bool:
         return key in self._templates
 
     def render(self, key: str, **values: object) -> str:
         """The template `key` with each value HTML-escaped (values are never markup)."""
+        if not values:  # buttons and questions: a prompt renders about ten
+            plain = self._plain.get(key)
+            if plain is None:
+                plain = self._plain[key] = self._templates[key].format()
+            return plain
         escaped = {name: escape(str(value)) for name, value in values.items()}
         return self._templates[key].format(**escaped)
 

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 PHASES = ("protect", "isometric", "mobility", "strength", "return", "maintain")
 LOADS = ("rest", "isometric", "mobility", "isotonic", "eccentric", "plyometric")
+_RANKS = {load: rank for rank, load in enumerate(LOADS)}  # a prompt ranks loads dozens of times
 PHASE_MAX_LOAD = {
     "protect": "rest",
     "isometric": "isometric",
@@ -76,7 +77,7 @@ def rest_pain_limit(group: Group | None) -> int:
 
 
 def load_rank(load: str) -> int:
-    return LOADS.index(load)
+    return _RANKS[load]
 
 
 def allows(phase: str, load: str) -> bool:

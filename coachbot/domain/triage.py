@@ -65,7 +65,7 @@ class IntakeFacts:
 
 OPTIONAL_FACTS = {"grade", "mechanism", "walking", "previous_injury", "goal", "activity",
                   "function_baseline"}  # fmt: skip
-_DEFAULTS = {f.name: f.default for f in fields(IntakeFacts)}
+_DEFAULTS = {f.name: f.default for f in fields(IntakeFacts)}  # every fact's name, in order
 
 
 def facts_of(source: object, **changes: object) -> IntakeFacts:
@@ -73,11 +73,11 @@ def facts_of(source: object, **changes: object) -> IntakeFacts:
     scenario), with `changes` applied; an optional fact that is missing or None takes its
     default (§1.2: users enrolled before v2 carry the defaults); a missing required one is an error."""
     values = {}
-    for f in fields(IntakeFacts):
-        value = changes.get(f.name, getattr(source, f.name, None))
-        if value is None and f.name in OPTIONAL_FACTS:
-            value = _DEFAULTS[f.name]
-        values[f.name] = value
+    for name, default in _DEFAULTS.items():
+        value = changes.get(name, getattr(source, name, None))
+        if value is None and name in OPTIONAL_FACTS:
+            value = default
+        values[name] = value
     missing = sorted(name for name, value in values.items()
                      if value is None and name not in OPTIONAL_FACTS)  # fmt: skip
     if missing:

@@ -27,6 +27,7 @@ class Advice:
     def __init__(self, content: Content) -> None:
         self._content = content
         self._m = content.messages
+        self._exercise_lists: dict[tuple[tuple[str, ...], Group | None], str] = {}
 
     def escalation(self, escalation: Escalation, injury: str | None) -> Reply:
         """Spec §4: what to do and how soon, why, the exercises meanwhile, what to do if it gets
@@ -49,7 +50,15 @@ class Advice:
                                            why=self._m.render(f"why_{change.reason}")))  # fmt: skip
 
     def exercises(self, plan: Sequence[Exercise], group: Group | None) -> str:
-        """The day's exercises, each with its dosage and how often, then the pain guide."""
+        """The day's exercises, each with its dosage and how often, then the pain guide (made
+        once per plan and group: the content has a few dozen plans, and every prompt shows one)."""
+        key = (tuple(e.id for e in plan), group)
+        text = self._exercise_lists.get(key)
+        if text is None:
+            text = self._exercise_lists[key] = self._exercises(plan, group)
+        return text
+
+    def _exercises(self, plan: Sequence[Exercise], group: Group | None) -> str:
         m = self._m
         if not any(e.load != "rest" for e in plan):
             rest = [m.render("prompt_exercise", name=e.name, dosage=e.dosage, summary=e.summary)

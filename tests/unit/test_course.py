@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
 
-from coachbot.domain.course import Asks, Course, DayInput, advance, asks_for, begin, rescreen
+from coachbot.domain.course import (
+    Asks,
+    Course,
+    DayInput,
+    advance,
+    asks_for,
+    begin,
+    evolve,
+    rescreen,
+)
 from coachbot.domain.phases import PHASES, Status
 from coachbot.domain.triage import Escalation, IntakeFacts, Level
 from tests.unit.rules import (
@@ -905,3 +915,21 @@ class TestADayStillGoingOn:
         """What is decided at once still is: a red flag escalates before the rating."""
         c = self.on_day(course(STRAIN, [4]), DayInput(red_flags=(URGENT_FLAG,)), day_open=True)
         assert c.status is Status.ESCALATED
+
+
+class TestEvolve:
+    """The course's cheap `replace` (a replay makes dozens of copies) makes the same value."""
+
+    def test_a_copy_with_changes_equals_dataclasses_replace(self) -> None:
+        c = course(STRAIN, [4, 3, good(), 2])
+        changes: dict[str, object] = {"day": 9, "holds": (3,), "in_flare": True}
+        copy = evolve(c, **changes)  # type: ignore[arg-type]
+        assert copy == dataclasses.replace(c, **changes)  # type: ignore[arg-type]
+        assert hash(copy) == hash(dataclasses.replace(c, **changes))  # type: ignore[arg-type]
+        assert (c.day, c.holds, c.in_flare) != (9, (3,), True)  # the original is untouched
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            copy.day = 10  # type: ignore[misc]
+
+    def test_an_unknown_field_is_an_error(self) -> None:
+        with pytest.raises(TypeError, match="no field"):
+            evolve(course(STRAIN, [4]), dayz=3)  # type: ignore[call-arg]
