@@ -33,12 +33,18 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # connection has written meanwhile that upgrade fails at once with "database is locked",
     # busy timeout or not. Update handlers and the dispatch job run concurrently, so every
     # writing transaction begins IMMEDIATE and waits its turn instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    _inline(connection).begin("BEGIN IMMEDIATE")
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:
     # A reading transaction (the read engine's) reads its snapshot beside the writer (WAL).
-    connection.exec_driver_sql("BEGIN")
+    _inline(connection).begin("BEGIN")
+
+
+def _inline(connection: Any) -> InlineSQLite:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, InlineSQLite), type(driver)
+    return driver
 
 
 def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
@@ -74,6 +80,14 @@ class InlineSQLite(aiosqlite.Connection):
         if self._connection is None:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
+
+    def begin(self, statement: str) -> None:
+        """Start a transaction (`BEGIN` or `BEGIN IMMEDIATE`) on the sqlite3 connection itself,
+        from SQLAlchemy's `begin` event: as a statement executed through SQLAlchemy it cost
+        about 0.05 ms more, of the 0.4-0.6 ms a small transaction costs."""
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        self._connection.execute(statement)
 
     def stop(self) -> None:
         self._running = False
