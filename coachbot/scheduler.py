@@ -16,7 +16,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+from sqlalchemy.engine import Connection
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -214,17 +216,18 @@ class Dispatcher:
         def ids(kind: str) -> list[int]:
             return [check_in for check_in, _ in by_kind.get(kind, [])]
 
-        # A Core connection, not an ORM session: this commit runs once per few prompts.
-        async with self._services.db.connection() as session:
-            await dispatch.mark_sent(session, by_kind.get(SENT, []), now)
-            await dispatch.mark_retry(session, [(c, now + self._backoff(tries))
-                                                for c, tries in by_kind.get(RETRY, [])])  # fmt: skip
-            await dispatch.mark_state(session, ids(FAILED) + ids(BLOCKED), dispatch.FAILED)
-            await dispatch.mark_state(session, ids(SKIPPED) + ids(SILENT), "skipped")
-            await dispatch.set_prompts_off(session, [u for _, u in by_kind.get(BLOCKED, [])],
-                                           "blocked", now)  # fmt: skip
-            await dispatch.set_prompts_off(session, [u for _, u in by_kind.get(SILENT, [])],
-                                           "silent", now)  # fmt: skip
+        def record(connection: Connection) -> None:  # once per few prompts: Core, one call
+            dispatch.mark_sent(connection, by_kind.get(SENT, []), now)
+            dispatch.mark_retry(connection, [(c, now + self._backoff(tries))
+                                             for c, tries in by_kind.get(RETRY, [])])  # fmt: skip
+            dispatch.mark_state(connection, ids(FAILED) + ids(BLOCKED), dispatch.FAILED)
+            dispatch.mark_state(connection, ids(SKIPPED) + ids(SILENT), "skipped")
+            dispatch.set_prompts_off(connection, [u for _, u in by_kind.get(BLOCKED, [])],
+                                     "blocked", now)  # fmt: skip
+            dispatch.set_prompts_off(connection, [u for _, u in by_kind.get(SILENT, [])],
+                                     "silent", now)  # fmt: skip
+
+        await self._services.db.run(record)
         report.sent += len(ids(SENT))
         report.retried += len(ids(RETRY))
         report.failed += len(ids(FAILED)) + len(ids(BLOCKED))
@@ -252,8 +255,8 @@ class Dispatcher:
                     message_id = await send(reply)
                 except ChatMigrated as moved:  # Telegram gave the chat a new id: follow it
                     chat_id = moved.new_chat_id
-                    async with self._services.db.connection() as connection:
-                        await dispatch.move_chat(connection, prompt.user.id, chat_id)
+                    await self._services.db.run(partial(dispatch.move_chat,
+                                                        user_id=prompt.user.id, chat_id=chat_id))  # fmt: skip
                     log.info("user %s: chat moved; prompt resent there", prompt.user.id)
                     message_id = await send(reply)
         except Forbidden:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -31,7 +32,7 @@ from coachbot.storage.models import FAILED as FAILED
 from coachbot.storage.models import PENDING as PENDING
 from coachbot.storage.models import SENDING as SENDING
 from coachbot.storage.models import SENT as SENT
-from coachbot.storage.models import CheckIn, User
+from coachbot.storage.models import CheckIn
 from coachbot.storage.repositories import CHECK_INS, USER_COLUMNS, USERS, UserRecord, user_of
 
 
@@ -164,8 +165,6 @@ _LOAD_PROMPTS = (
 )
 
 
-Executor = AsyncSession | AsyncConnection  # the marks run on either
-
 # The PostgreSQL advisory lock that elects the one sending dispatcher among several instances.
 LEADER_LOCK_KEY = 0x636F6163686274  # "coachbt"
 
@@ -236,31 +235,34 @@ _PROMPTS_OFF = (
 )
 
 
-async def mark_sent(session: Executor, sent: Sequence[tuple[int, int]], now: datetime) -> None:
+# The marks below run inside `Database.run`: one synchronous transaction per few prompts.
+
+
+def mark_sent(connection: Connection, sent: Sequence[tuple[int, int]], now: datetime) -> None:
     """Record (check-in id, message id) pairs as delivered."""
     if sent:
-        await session.execute(
+        connection.execute(
             _MARK_SENT, [{"cid": check_in, "mid": message, "at": now} for check_in, message in sent]
         )
 
 
-async def mark_retry(session: Executor, retries: Sequence[tuple[int, datetime]]) -> None:
+def mark_retry(connection: Connection, retries: Sequence[tuple[int, datetime]]) -> None:
     """Put (check-in id, retry time) pairs back to pending, each to be tried at its time."""
     if retries:
-        await session.execute(_MARK_RETRY, [{"cid": check_in, "at": at} for check_in, at in retries])
+        connection.execute(_MARK_RETRY, [{"cid": check_in, "at": at} for check_in, at in retries])
 
 
-async def move_chat(session: Executor, user_id: int, chat_id: int) -> None:
+def move_chat(connection: Connection, user_id: int, chat_id: int) -> None:
     """Telegram moved the user's chat (a group became a supergroup): send there from now on."""
-    await session.execute(update(User).where(User.id == user_id).values(chat_id=chat_id))
+    connection.execute(update(USERS).where(USERS.c.id == user_id).values(chat_id=chat_id))
 
 
-async def mark_state(session: Executor, check_in_ids: Sequence[int], state: str) -> None:
+def mark_state(connection: Connection, check_in_ids: Sequence[int], state: str) -> None:
     if check_in_ids:
-        await session.execute(_MARK_STATE, {"ids": list(check_in_ids), "state": state})
+        connection.execute(_MARK_STATE, {"ids": list(check_in_ids), "state": state})
 
 
-async def set_prompts_off(session: Executor, user_ids: Sequence[int], reason: str | None,
-                          now: datetime) -> None:  # fmt: skip
+def set_prompts_off(connection: Connection, user_ids: Sequence[int], reason: str | None,
+                    now: datetime) -> None:  # fmt: skip
     if user_ids:
-        await session.execute(_PROMPTS_OFF, {"ids": list(user_ids), "reason": reason, "now": now})
+        connection.execute(_PROMPTS_OFF, {"ids": list(user_ids), "reason": reason, "now": now})
