@@ -32,7 +32,6 @@ from coachbot.storage.models import FAILED as FAILED
 from coachbot.storage.models import PENDING as PENDING
 from coachbot.storage.models import SENDING as SENDING
 from coachbot.storage.models import SENT as SENT
-from coachbot.storage.models import CheckIn
 from coachbot.storage.repositories import CHECK_INS, USER_COLUMNS, USERS, UserRecord, user_of
 
 
@@ -62,6 +61,10 @@ _DUE = (
     # other's row locks (SQLite ignores it: one writer at a time anyway).
     .with_for_update(skip_locked=True)
 )
+_NEW_CHECK_IN = {  # Core inserts (an executemany, not the ORM's bulk insert), by dialect
+    name: insert(CHECK_INS).on_conflict_do_nothing(index_elements=["user_id", "day"])
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
 _MOVE = update(USERS).where(USERS.c.id == bindparam("uid")).values(next_prompt_at=bindparam("next"))
 
 
@@ -85,35 +88,43 @@ async def claim_due(
                           "cleared": False})  # fmt: skip
     await session.execute(_MOVE, moves)  # Core: an executemany, not the ORM's bulk update
     if check_ins:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(CheckIn).on_conflict_do_nothing(index_elements=["user_id", "day"])
-        await session.execute(statement, check_ins)
+        await session.execute(_NEW_CHECK_IN[session.get_bind().dialect.name], check_ins)
     return ClaimResult(len(check_ins), skipped)
 
 
-def takeable(now: datetime, lease: timedelta, not_tried_since: datetime | None = None,
-             ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:  # fmt: skip
-    """(abandoned, pending): prompts a crashed sender left `sending` longer than the lease, and
-    pending prompts not tried since `not_tried_since` whose retry time (if any) has come."""
-    fresh: ColumnElement[bool] = CheckIn.sending_since.is_(None)
-    if not_tried_since is not None:
-        fresh = or_(fresh, CheckIn.sending_since < not_tried_since)
-    fresh = and_(fresh, or_(CheckIn.retry_at.is_(None), CheckIn.retry_at <= now))
-    return (and_(CheckIn.prompt_state == SENDING, CheckIn.sending_since < now - lease),
-            and_(CheckIn.prompt_state == PENDING, fresh))  # fmt: skip
+# What a take reads and marks, built once. Bound at each take: `now`, `stale_before` (now minus
+# the lease) and `not_tried_since` (None: only prompts never tried; `< NULL` is never true).
+_ABANDONED = and_(  # left `sending` by a crashed sender for longer than the lease
+    CHECK_INS.c.prompt_state == SENDING, CHECK_INS.c.sending_since < bindparam("stale_before")
+)
+_PENDING = and_(  # pending, not tried since `not_tried_since`, and its retry time (if any) come
+    CHECK_INS.c.prompt_state == PENDING,
+    or_(CHECK_INS.c.sending_since.is_(None),
+        CHECK_INS.c.sending_since < bindparam("not_tried_since")),
+    or_(CHECK_INS.c.retry_at.is_(None), CHECK_INS.c.retry_at <= bindparam("now")),
+)  # fmt: skip
 
 
-def earliest(state: ColumnElement[bool], count: int) -> Select[Any]:
-    """The ids of the `count` earliest due check-ins in `state` (one prompt state): read in due
+def _earliest(state: ColumnElement[bool]) -> Select[Any]:
+    """The ids of the `limit` earliest due check-ins in `state` (one prompt state): read in due
     order from the (prompt_state, due_at) index, not all collected and sorted."""
     return (
-        select(CheckIn.id)
+        select(CHECK_INS.c.id)
         .where(state)
-        .order_by(CheckIn.due_at)
-        .limit(count)
+        .order_by(CHECK_INS.c.due_at)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)  # PostgreSQL: dispatchers split the prompts
     )
+
+
+EARLIEST_ABANDONED, EARLIEST_PENDING = _earliest(_ABANDONED), _earliest(_PENDING)
+_TAKE = (
+    update(CHECK_INS)
+    .where(CHECK_INS.c.id.in_(bindparam("ids", expanding=True)), or_(_PENDING, _ABANDONED))
+    .values(prompt_state=SENDING, sending_since=bindparam("now"),
+            send_attempts=CHECK_INS.c.send_attempts + 1)  # fmt: skip
+    .returning(CHECK_INS.c.id)
+)
 
 
 async def take_for_sending(
@@ -125,26 +136,17 @@ async def take_for_sending(
     `not_tried_since` leaves out prompts whose last attempt (a network failure) was at or after
     that time: a tick retries a failed prompt at the next tick, not in a tight loop.
     """
-    abandoned, pending = takeable(now, lease, not_tried_since)
-    chosen: list[int] = list((await session.execute(earliest(abandoned, limit))).scalars())
+    bound = {"now": now, "stale_before": now - lease, "not_tried_since": not_tried_since}
+    chosen: list[int] = list(
+        (await session.execute(EARLIEST_ABANDONED, bound | {"limit": limit})).scalars()
+    )
     if len(chosen) < limit:
-        chosen += (await session.execute(earliest(pending, limit - len(chosen)))).scalars()
+        chosen += (
+            await session.execute(EARLIEST_PENDING, bound | {"limit": limit - len(chosen)})
+        ).scalars()
     if not chosen:
         return []
-    taken = (
-        (
-            await session.execute(
-                update(CheckIn)
-                .where(CheckIn.id.in_(chosen), or_(pending, abandoned))
-                .values(
-                    prompt_state=SENDING, sending_since=now, send_attempts=CheckIn.send_attempts + 1
-                )  # fmt: skip
-                .returning(CheckIn.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    taken = (await session.execute(_TAKE, bound | {"ids": chosen})).scalars().all()
     return await load_prompts(session, list(taken))
 
 

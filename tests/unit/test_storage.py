@@ -372,13 +372,12 @@ async def test_the_dispatcher_reads_the_earliest_prompts_from_an_index(database_
     for each state, never sorting every takeable prompt: with 100 000 prompts due at once that
     sort held the event loop about 30 ms a batch, and it grows with the number due."""
     db = Database(database_url)
-    abandoned, pending = dispatch.takeable(NOW, timedelta(minutes=2), NOW)
     plans = []
     async with db.engine.connect() as connection:
-        for state in (abandoned, pending):
-            compiled = dispatch.earliest(state, 100).compile(db.engine)
+        for statement in (dispatch.EARLIEST_ABANDONED, dispatch.EARLIEST_PENDING):
+            compiled = statement.compile(db.engine)
             rows = await connection.exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())
+                f"EXPLAIN QUERY PLAN {compiled}", (None,) * len(compiled.positiontup or ())
             )
             plans.append(" / ".join(row[-1] for row in rows))
     await db.dispose()
