@@ -51,7 +51,8 @@ class Advice:
 
     def exercises(self, plan: Sequence[Exercise], group: Group | None) -> str:
         """The day's exercises, each with its dosage and how often, then the pain guide (made
-        once per plan and group: the content has a few dozen plans, and every prompt shows one)."""
+        once per plan and group: plans come from the content, so there are few, and every
+        prompt shows one)."""
         key = (tuple(e.id for e in plan), group)
         text = self._exercise_lists.get(key)
         if text is None:
