@@ -40,23 +40,24 @@ def markup_json(buttons: Keyboard) -> str | None:
     return _MARKUP.encode({"inline_keyboard": rows})
 
 
-async def send_text(bot: Bot, chat_id: int, text: str, markup: str | None = None) -> int:
-    """Send an HTML message with an optional `markup_json` keyboard; the new message's id."""
+def _message(chat_id: int, text: str, markup: str | None) -> dict[str, Any]:
+    """The parameters of an HTML text message with an optional `markup_json` keyboard."""
     data: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML.value}
     if markup is not None:
         data["reply_markup"] = markup
-    result = await bot._post("sendMessage", data)
+    return data
+
+
+async def send_text(bot: Bot, chat_id: int, text: str, markup: str | None = None) -> int:
+    """Send an HTML message with an optional `markup_json` keyboard; the new message's id."""
+    result = await bot._post("sendMessage", _message(chat_id, text, markup))
     return int(result["message_id"])
 
 
 async def edit_text(bot: Bot, chat_id: int, message_id: int, text: str,
                     markup: str | None = None) -> None:  # fmt: skip
     """Rewrite one of the bot's messages (HTML) and its keyboard (none: the keyboard goes)."""
-    data: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text,
-                            "parse_mode": ParseMode.HTML.value}  # fmt: skip
-    if markup is not None:
-        data["reply_markup"] = markup
-    await bot._post("editMessageText", data)
+    await bot._post("editMessageText", _message(chat_id, text, markup) | {"message_id": message_id})
 
 
 async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
